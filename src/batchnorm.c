@@ -108,7 +108,7 @@ int bn_backward(maf_flow *f, int k, const maf_real *x, int n, maf_real *g, doubl
     maf_real a[D], m1[D], m2[D], b[D];
     for (int d = 0; d < D; d++) {
         double gamma = exp((double)lg[d]);
-        a[d] = (maf_real)(gamma) * inv_sigma[d];
+        a[d] = (maf_real)(gamma)*inv_sigma[d];
         m1[d] = (maf_real)(sum[d] / N);
         m2[d] = (maf_real)(sum[D + d] / N);
         b[d] = (maf_real)scale * inv_sigma[d];

@@ -93,8 +93,8 @@ maf_status maf_flow_create(const maf_flow_config *cfg, maf_flow **out)
     f->bt_mean = zalloc(K * D, sizeof(double));
     f->bt_var = zalloc(K * D, sizeof(double));
     f->red = zalloc(2 * D + 1, sizeof(double));
-    if (!f->z || !f->h || !f->o || !f->alpha || !f->ex || !f->dh || !f->dz || !f->bn_mean || !f->bn_var ||
-        !f->bt_mean || !f->bt_var || !f->red) {
+    if (!f->z || !f->h || !f->o || !f->alpha || !f->ex || !f->dh || !f->dz || !f->bn_mean ||
+        !f->bn_var || !f->bt_mean || !f->bt_var || !f->red) {
         st = maf_fail(MAF_ERR_NOMEM, "flow: cannot allocate activations for %d rows", f->B);
         goto out_free;
     }

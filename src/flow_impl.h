@@ -8,7 +8,7 @@
 #include "gemm.h"
 
 #define MAF_BN_EPS 1e-5
-#define MAF_ALIGN 16 /* tensor offsets are multiples of 16 values (64-byte alignment) */
+#define MAF_ALIGN  16 /* tensor offsets are multiples of 16 values (64-byte alignment) */
 
 struct maf_flow {
     maf_flow_config cfg;
@@ -26,13 +26,13 @@ struct maf_flow {
     int *deg_h;  /* K * L * H: hidden degrees */
 
     /* activations for at most B rows */
-    int nz;       /* number of (B x D) stage buffers: input, then after every MADE and BN */
-    maf_real *z;  /* nz * B * D */
-    maf_real *h;  /* K * L * B * H: hidden activations (after the nonlinearity) */
-    maf_real *o;  /* K * B * 2D: raw MADE outputs [shift | log-scale] of the last pass */
+    int nz;               /* number of (B x D) stage buffers: input, then after every MADE and BN */
+    maf_real *z;          /* nz * B * D */
+    maf_real *h;          /* K * L * B * H: hidden activations (after the nonlinearity) */
+    maf_real *o;          /* K * B * 2D: raw MADE outputs [shift | log-scale] of the last pass */
     maf_real *alpha, *ex; /* K * B * D each: alpha and exp(-alpha) of the last forward pass */
-    maf_real *dh; /* 2 * B * H: backward scratch */
-    maf_real *dz; /* B * D: gradient flowing through the stages */
+    maf_real *dh;         /* 2 * B * H: backward scratch */
+    maf_real *dz;         /* B * D: gradient flowing through the stages */
 
     double *bn_mean, *bn_var; /* K * D: eval-mode statistics */
     double *bt_mean, *bt_var; /* K * D: last train-mode batch statistics */

@@ -31,13 +31,14 @@ static inline void maf_gemm(maf_gemm_trace *tr, bool ta, bool tb, int m, int n, 
                             maf_real *c, int ldc)
 {
     if (tr && tr->shapes && tr->count < tr->capacity)
-        tr->shapes[tr->count++] = (maf_gemm_shape){ta, tb, m, n, k, a, b, c, lda, ldb, ldc, accumulate};
+        tr->shapes[tr->count++] =
+            (maf_gemm_shape){ta, tb, m, n, k, a, b, c, lda, ldb, ldc, accumulate};
 #ifdef MAF_REAL_DOUBLE
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m,
-                n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+                k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 #else
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m,
-                n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+                k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
 #endif
 }
 

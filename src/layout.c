@@ -122,12 +122,16 @@ maf_status layout_build(maf_flow *f)
         for (int l = 0; l <= L; l++) {
             int fan_in = l == 0 ? D : H, fan_out = l == L ? 2 * D : H;
             size_t i = (size_t)k * (L + 1) + l;
-            if (l < L) snprintf(name, sizeof name, "made%d.w%d", k, l);
-            else snprintf(name, sizeof name, "made%d.w_out", k);
+            if (l < L)
+                snprintf(name, sizeof name, "made%d.w%d", k, l);
+            else
+                snprintf(name, sizeof name, "made%d.w_out", k);
             f->w_off[i] = off;
             add_tensor(f, &off, name, MAF_TENSOR_WEIGHT, k, l, fan_in, fan_out);
-            if (l < L) snprintf(name, sizeof name, "made%d.b%d", k, l);
-            else snprintf(name, sizeof name, "made%d.b_out", k);
+            if (l < L)
+                snprintf(name, sizeof name, "made%d.b%d", k, l);
+            else
+                snprintf(name, sizeof name, "made%d.b_out", k);
             f->b_off[i] = off;
             add_tensor(f, &off, name, MAF_TENSOR_BIAS, k, l, 1, fan_out);
         }

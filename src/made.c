@@ -11,7 +11,7 @@
 #include "flow_impl.h"
 #include "vmath.h"
 
-#define EXP MAF_EXP
+#define EXP  MAF_EXP
 #define TANH MAF_TANH
 
 static inline maf_real *W(maf_flow *f, int k, int l)

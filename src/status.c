@@ -11,16 +11,26 @@ static void *log_ctx;
 const char *maf_status_str(maf_status s)
 {
     switch (s) {
-    case MAF_OK: return "ok";
-    case MAF_ERR_ARG: return "invalid argument";
-    case MAF_ERR_NOMEM: return "out of memory";
-    case MAF_ERR_IO: return "I/O error";
-    case MAF_ERR_FORMAT: return "bad file format";
-    case MAF_ERR_DATA: return "bad data";
-    case MAF_ERR_NUMERIC: return "non-finite result";
-    case MAF_ERR_MPI: return "MPI error";
-    case MAF_ERR_CONFIG: return "bad configuration";
-    case MAF_ERR_STATE: return "invalid state";
+    case MAF_OK:
+        return "ok";
+    case MAF_ERR_ARG:
+        return "invalid argument";
+    case MAF_ERR_NOMEM:
+        return "out of memory";
+    case MAF_ERR_IO:
+        return "I/O error";
+    case MAF_ERR_FORMAT:
+        return "bad file format";
+    case MAF_ERR_DATA:
+        return "bad data";
+    case MAF_ERR_NUMERIC:
+        return "non-finite result";
+    case MAF_ERR_MPI:
+        return "MPI error";
+    case MAF_ERR_CONFIG:
+        return "bad configuration";
+    case MAF_ERR_STATE:
+        return "invalid state";
     }
     return "unknown status";
 }

@@ -21,7 +21,7 @@ static inline float vm_expf(float x)
     x = x > 88.0f ? 88.0f : x;
     /* n = round(x / ln2) by the 1.5 * 2^23 trick (exact in round-to-nearest) */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693145751953125f; /* ln2 split in a high part exact in float ... */
+    float r = x - n * 0.693145751953125f;  /* ln2 split in a high part exact in float ... */
     r = r - n * 1.428606765330187045e-06f; /* ... and the rest */
     float p = 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
@@ -42,16 +42,18 @@ static inline float vm_tanhf(float y)
     /* large |y|: 1 - 2 / (exp(2|y|) + 1); small |y|: odd Taylor series (no cancellation) */
     float big = 1.0f - 2.0f / (vm_expf(2.0f * a) + 1.0f);
     float a2 = a * a;
-    float small = a * (1.0f + a2 * (-1.0f / 3 + a2 * (2.0f / 15 + a2 * (-17.0f / 315 + a2 * (62.0f / 2835)))));
+    float small =
+        a *
+        (1.0f + a2 * (-1.0f / 3 + a2 * (2.0f / 15 + a2 * (-17.0f / 315 + a2 * (62.0f / 2835)))));
     float t = a < 0.25f ? small : big;
     return y < 0 ? -t : t;
 }
 
 #ifdef MAF_REAL_DOUBLE
-#define MAF_EXP exp
+#define MAF_EXP  exp
 #define MAF_TANH tanh
 #else
-#define MAF_EXP vm_expf
+#define MAF_EXP  vm_expf
 #define MAF_TANH vm_tanhf
 #endif
 

@@ -108,7 +108,8 @@ static void check_fixture(const char *file)
                 fail_msg("%s: mask of %s[%d] differs from the reference", file, ti->name, i);
         }
     }
-    section *xs = find(&fx, "x", NULL), *ls = find(&fx, "logp", NULL), *loss = find(&fx, "loss", NULL);
+    section *xs = find(&fx, "x", NULL), *ls = find(&fx, "logp", NULL),
+            *loss = find(&fx, "loss", NULL);
     assert_non_null(xs);
     maf_real x[fx.N * fx.D];
     for (int i = 0; i < fx.N * fx.D; i++) x[i] = (maf_real)xs->v[i];
@@ -118,7 +119,8 @@ static void check_fixture(const char *file)
     for (int r = 0; r < fx.N; r++) {
         double e = tu_relerr(lp[r], ls->v[r], 1);
         worst = fmax(worst, e);
-        if (e > TOL_LOGP) fail_msg("%s: log p[%d] = %.12g, reference %.12g", file, r, lp[r], ls->v[r]);
+        if (e > TOL_LOGP)
+            fail_msg("%s: log p[%d] = %.12g, reference %.12g", file, r, lp[r], ls->v[r]);
         sum -= lp[r];
     }
     double reg = 0;

@@ -55,11 +55,11 @@ static void check_autoregressive(int D, int H, int L, maf_degrees deg_kind, maf_
             int changed = 0;
             for (int r = 0; r < n; r++) changed += u[r * D + i] != u2[r * D + i];
             if (!allowed && changed)
-                fail_msg("D=%d H=%d L=%d: output %d (degree %d) depends on input %d (degree %d)",
-                         D, H, L, i, deg[i], j, deg[j]);
-            if (allowed && full && !changed)
-                fail_msg("D=%d H=%d L=%d: output %d (degree %d) ignores input %d (degree %d)", D,
+                fail_msg("D=%d H=%d L=%d: output %d (degree %d) depends on input %d (degree %d)", D,
                          H, L, i, deg[i], j, deg[j]);
+            if (allowed && full && !changed)
+                fail_msg("D=%d H=%d L=%d: output %d (degree %d) ignores input %d (degree %d)", D, H,
+                         L, i, deg[i], j, deg[j]);
         }
     }
     maf_flow_free(f);

@@ -65,7 +65,8 @@ static void test_learns_correlated_gaussian(void **state)
     for (int epoch = 0; epoch < 15; epoch++) {
         maf_rng_shuffle(&r, perm, NTRAIN);
         for (int s = 0; s + B <= NTRAIN; s += B) {
-            for (int i = 0; i < B; i++) memcpy(&batch[i * D], &train[perm[s + i] * D], sizeof(maf_real) * D);
+            for (int i = 0; i < B; i++)
+                memcpy(&batch[i * D], &train[perm[s + i] * D], sizeof(maf_real) * D);
             CHECK_OK(maf_flow_log_prob(f, batch, B, lp));
             CHECK_OK(maf_flow_backward(f, 1.0 / B, 0));
             CHECK_OK(maf_adam_step(adam, maf_flow_params(f), maf_flow_grads(f), NULL));

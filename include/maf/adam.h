@@ -22,11 +22,11 @@ extern "C" {
 #endif
 
 typedef struct {
-    double lr;        /* learning rate (paper: 1e-4 for MAF, 1e-3 for MADE) */
-    double beta1;     /* 0.9 */
-    double beta2;     /* 0.999 */
-    double eps;       /* 1e-8 */
-    double clip_norm; /* clip the gradient to this global norm; 0 = off */
+    double lr;           /* learning rate (paper: 1e-4 for MAF, 1e-3 for MADE) */
+    double beta1;        /* 0.9 */
+    double beta2;        /* 0.999 */
+    double eps;          /* 1e-8 */
+    double clip_norm;    /* clip the gradient to this global norm; 0 = off */
     double weight_decay; /* L2 coefficient lambda folded into the gradient (paper: 1e-6); it is
                             the same as maf_flow_backward's l2 argument, fused into this pass */
 } maf_adam_config;

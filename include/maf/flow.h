@@ -66,20 +66,20 @@ typedef struct {
 void maf_flow_config_default(maf_flow_config *cfg, int dim);
 
 typedef enum {
-    MAF_TENSOR_WEIGHT = 0,    /* masked weight, rows = fan_in, cols = fan_out (row-major) */
-    MAF_TENSOR_BIAS = 1,      /* MADE bias, 1 x fan_out */
+    MAF_TENSOR_WEIGHT = 0, /* masked weight, rows = fan_in, cols = fan_out (row-major) */
+    MAF_TENSOR_BIAS = 1,   /* MADE bias, 1 x fan_out */
     MAF_TENSOR_BN_LOG_GAMMA = 2,
     MAF_TENSOR_BN_BETA = 3,
 } maf_tensor_kind;
 
 typedef struct {
-    char name[32];        /* "made0.w0", "made0.b0", ..., "made0.w_out", "made0.b_out",
-                             "bn0.log_gamma", "bn0.beta" */
+    char name[32]; /* "made0.w0", "made0.b0", ..., "made0.w_out", "made0.b_out",
+                      "bn0.log_gamma", "bn0.beta" */
     maf_tensor_kind kind;
-    int block;            /* index of the MADE block / batch-norm layer */
-    int layer;            /* 0..L-1 hidden layers, L = output layer; -1 for batch norm */
+    int block; /* index of the MADE block / batch-norm layer */
+    int layer; /* 0..L-1 hidden layers, L = output layer; -1 for batch norm */
     int rows, cols;
-    size_t offset;        /* into the flat parameter (and gradient, Adam m/v) arrays */
+    size_t offset; /* into the flat parameter (and gradient, Adam m/v) arrays */
 } maf_tensor_info;
 
 maf_status maf_flow_create(const maf_flow_config *cfg, maf_flow **out);

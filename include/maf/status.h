@@ -41,7 +41,12 @@ maf_status maf_fail(maf_status s, const char *fmt, ...)
 /* Clear the message of the last failure. */
 void maf_clear_error(void);
 
-typedef enum { MAF_LOG_DEBUG = 0, MAF_LOG_INFO = 1, MAF_LOG_WARN = 2, MAF_LOG_ERROR = 3 } maf_log_level;
+typedef enum {
+    MAF_LOG_DEBUG = 0,
+    MAF_LOG_INFO = 1,
+    MAF_LOG_WARN = 2,
+    MAF_LOG_ERROR = 3
+} maf_log_level;
 typedef void (*maf_log_fn)(maf_log_level level, const char *msg, void *ctx);
 
 /* Install a log sink (NULL: discard, the default). */

@@ -34,28 +34,52 @@ int cmd_bench(int argc, char **argv)
     int threads = 1, bn = 1, list = 0;
     maf_bench_case custom = {"custom", 6, 5, 100, 2, 100, true};
     static const struct option opts[] = {
-        {"case", required_argument, 0, 'c'},   {"seconds", required_argument, 0, 's'},
+        {"case", required_argument, 0, 'c'},    {"seconds", required_argument, 0, 's'},
         {"threads", required_argument, 0, 't'}, {"no-batch-norm", no_argument, 0, 'n'},
-        {"dim", required_argument, 0, 'D'},    {"blocks", required_argument, 0, 'K'},
-        {"hidden", required_argument, 0, 'H'}, {"layers", required_argument, 0, 'L'},
-        {"batch", required_argument, 0, 'B'},  {"list", no_argument, 0, 'l'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"dim", required_argument, 0, 'D'},     {"blocks", required_argument, 0, 'K'},
+        {"hidden", required_argument, 0, 'H'},  {"layers", required_argument, 0, 'L'},
+        {"batch", required_argument, 0, 'B'},   {"list", no_argument, 0, 'l'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:s:t:lh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': name = optarg; break;
-        case 's': seconds = atof(optarg); break;
-        case 't': threads = atoi(optarg); break;
-        case 'n': bn = 0; break;
-        case 'D': custom.dim = atoi(optarg); break;
-        case 'K': custom.blocks = atoi(optarg); break;
-        case 'H': custom.hidden = atoi(optarg); break;
-        case 'L': custom.layers = atoi(optarg); break;
-        case 'B': custom.batch = atoi(optarg); break;
-        case 'l': list = 1; break;
-        case 'h': bench_usage(stdout); return 0;
-        default: bench_usage(stderr); return 2;
+        case 'c':
+            name = optarg;
+            break;
+        case 's':
+            seconds = atof(optarg);
+            break;
+        case 't':
+            threads = atoi(optarg);
+            break;
+        case 'n':
+            bn = 0;
+            break;
+        case 'D':
+            custom.dim = atoi(optarg);
+            break;
+        case 'K':
+            custom.blocks = atoi(optarg);
+            break;
+        case 'H':
+            custom.hidden = atoi(optarg);
+            break;
+        case 'L':
+            custom.layers = atoi(optarg);
+            break;
+        case 'B':
+            custom.batch = atoi(optarg);
+            break;
+        case 'l':
+            list = 1;
+            break;
+        case 'h':
+            bench_usage(stdout);
+            return 0;
+        default:
+            bench_usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -1,0 +1,13 @@
+# Configure, build and run the unit tests of SRC in WORK with -DMAF_SANITIZE=ON.
+macro(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+endmacro()
+run(${CMAKE_COMMAND} -S ${SRC} -B ${WORK} -DCMAKE_BUILD_TYPE=Debug -DMAF_SANITIZE=ON)
+run(${CMAKE_COMMAND} --build ${WORK} -j2)
+set(ENV{ASAN_OPTIONS} "detect_leaks=1:abort_on_error=0")
+set(ENV{UBSAN_OPTIONS} "print_stacktrace=1:halt_on_error=1")
+run(${CMAKE_COMMAND} -E chdir ${WORK} ctest --output-on-failure -E "install_consumer|fixture_regenerate")
+message(STATUS "ASan+UBSan: every unit test passed")
