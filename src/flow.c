@@ -416,3 +416,58 @@ out:
     free(logp);
     return st;
 }
+
+maf_status maf_flow_compute_bn_stats_inplace(maf_flow *f, maf_real *x, size_t n)
+{
+    if (!f->cfg.batch_norm) return maf_fail(MAF_ERR_STATE, "flow: batch norm is off");
+    int D = f->D;
+    f->train = false;
+    f->n_saved = -1;
+    double *acc = malloc((2 * (size_t)D + 1) * sizeof *acc);
+    double *mean = malloc(2 * (size_t)D * sizeof *mean);
+    double *logp = malloc((size_t)f->B * sizeof *logp);
+    maf_status st = MAF_OK;
+    if (!acc || !mean || !logp) {
+        st = maf_fail(MAF_ERR_NOMEM, "flow: out of memory for batch-norm statistics");
+        goto out;
+    }
+    double *var = mean + D;
+    maf_real *out = flow_stage(f, 1);
+    for (int k = 0; k < f->K; k++) {
+        memset(acc, 0, (2 * (size_t)D + 1) * sizeof *acc);
+        /* x <- MADE_k(x), accumulating the statistics of its output */
+        for (size_t r0 = 0; r0 < n; r0 += (size_t)f->B) {
+            int m = (int)(n - r0 < (size_t)f->B ? n - r0 : (size_t)f->B);
+            maf_real *xc = x + r0 * D;
+            made_forward(f, k, xc, m, out, logp);
+            memcpy(xc, out, (size_t)m * D * sizeof *xc);
+            bn_accumulate(xc, m, D, acc);
+        }
+        acc[2 * D] = (double)n;
+        if (f->reduce && f->reduce(acc, 2 * D + 1, f->reduce_ctx) != 0) {
+            st = maf_fail(MAF_ERR_MPI, "flow: the batch-norm reduction failed (layer %d)", k);
+            goto out;
+        }
+        if (acc[2 * D] < 1) {
+            st = maf_fail(MAF_ERR_DATA, "flow: no rows to compute batch-norm statistics from");
+            goto out;
+        }
+        for (int d = 0; d < D; d++) {
+            mean[d] = acc[d] / acc[2 * D];
+            double v = acc[D + d] / acc[2 * D] - mean[d] * mean[d];
+            var[d] = v > 0 ? v : 0;
+        }
+        if ((st = maf_flow_set_bn_stats(f, k, mean, var)) != MAF_OK) goto out;
+        /* x <- BN_k(x) */
+        for (size_t r0 = 0; r0 < n; r0 += (size_t)f->B) {
+            int m = (int)(n - r0 < (size_t)f->B ? n - r0 : (size_t)f->B);
+            bn_forward_eval(f, k, x + r0 * D, m, out, NULL);
+            memcpy(x + r0 * D, out, (size_t)m * D * sizeof *x);
+        }
+    }
+out:
+    free(acc);
+    free(mean);
+    free(logp);
+    return st;
+}

@@ -146,12 +146,12 @@ maf_status layout_build(maf_flow *f)
     }
     f->nparam = off;
     f->params = aligned_alloc(64, off * sizeof(maf_real));
-    f->grads = aligned_alloc(64, off * sizeof(maf_real));
+    f->grads = aligned_alloc(64, (off + MAF_GRAD_EXTRA) * sizeof(maf_real));
     f->mask = aligned_alloc(64, off * sizeof(maf_real));
     if (!f->params || !f->grads || !f->mask)
         return maf_fail(MAF_ERR_NOMEM, "flow: cannot allocate %zu parameters", off);
     memset(f->params, 0, off * sizeof(maf_real));
-    memset(f->grads, 0, off * sizeof(maf_real));
+    memset(f->grads, 0, (off + MAF_GRAD_EXTRA) * sizeof(maf_real));
     memset(f->mask, 0, off * sizeof(maf_real));
     make_masks(f);
     return MAF_OK;

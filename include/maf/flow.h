@@ -91,6 +91,9 @@ size_t maf_flow_num_params(const maf_flow *f);
 /* Number of trainable values: the tensors' sizes, not counting masked-out weights. */
 size_t maf_flow_num_trainable(const maf_flow *f);
 maf_real *maf_flow_params(maf_flow *f);
+/* The gradient array has MAF_GRAD_EXTRA slots after the last parameter that the library never
+ * touches: a caller may put flags or sums there to travel in the same allreduce. */
+#define MAF_GRAD_EXTRA 16
 maf_real *maf_flow_grads(maf_flow *f);
 /* 1 where a parameter is trainable, 0 for masked-out weights and padding. */
 const maf_real *maf_flow_param_mask(const maf_flow *f);
@@ -150,6 +153,10 @@ maf_status maf_flow_sample(maf_flow *f, maf_rng *rng, int n, maf_real *x);
  * eval mode. x is n x D, processed in chunks of max_batch rows; with a reducer installed the
  * statistics are over all processes' rows (collective). Leaves the flow in eval mode. */
 maf_status maf_flow_compute_bn_stats(maf_flow *f, const maf_real *x, size_t n);
+
+/* The same statistics in K passes instead of K (K + 1) / 2 MADE evaluations per row, using x
+ * as workspace: x is overwritten with its image after the last batch-norm layer. */
+maf_status maf_flow_compute_bn_stats_inplace(maf_flow *f, maf_real *x, size_t n);
 
 #ifdef __cplusplus
 }

@@ -9,5 +9,12 @@
 #include "maf/flow.h"
 #include "maf/adam.h"
 #include "maf/bench.h"
+#include "maf/mpiutil.h"
+#include "maf/config.h"
+#include "maf/data.h"
+#include "maf/h5io.h"
+#include "maf/evallog.h"
+#include "maf/checkpoint.h"
+#include "maf/train.h"
 
 #endif

@@ -3,5 +3,6 @@
 #define MAF_CLI_H
 
 int cmd_bench(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

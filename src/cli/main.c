@@ -16,6 +16,7 @@ static void usage(FILE *out)
                  "Masked Autoregressive Flows: density estimation in C with MPI and HDF5.\n"
                  "\n"
                  "commands:\n"
+                 "  train     train a MAF (data-parallel under mpirun/srun) on HDF5 or built-in data\n"
                  "  bench     time training steps against the GEMM roofline of the same shapes\n"
                  "\n"
                  "options:\n"
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     fprintf(stderr, "maf: unknown command '%s' (try 'maf --help')\n", cmd);
     return 2;
 }

@@ -1,0 +1,354 @@
+/* checkpoint.c - model and training-state files on top of the atomic HDF5 writer (h5io). */
+#include "maf/checkpoint.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maf/h5io.h"
+
+#ifdef MAF_REAL_DOUBLE
+#define put_real maf_h5w_put_f64
+#define get_real maf_h5r_get_f64
+#else
+#define put_real maf_h5w_put_f32
+#define get_real maf_h5r_get_f32
+#endif
+
+static const char *act_name(maf_activation a)
+{
+    return a == MAF_ACT_TANH ? "tanh" : "relu";
+}
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        st = (call);                                                                               \
+        if (st != MAF_OK) goto out;                                                                \
+    } while (0)
+
+static maf_status put_tensors(maf_h5_writer *w, const maf_flow *f, const char *group,
+                              const maf_real *values)
+{
+    char name[96];
+    for (int t = 0; t < maf_flow_num_tensors(f); t++) {
+        const maf_tensor_info *ti = maf_flow_tensor(f, t);
+        snprintf(name, sizeof name, "%s/%s", group, ti->name);
+        maf_status st = put_real(w, name, values + ti->offset, (size_t)ti->rows,
+                                        (size_t)ti->cols);
+        if (st != MAF_OK) return st;
+    }
+    return MAF_OK;
+}
+
+static maf_status put_bn(maf_h5_writer *w, const maf_flow *f, const char *group, const double *bn)
+{
+    const maf_flow_config *c = maf_flow_get_config(f);
+    char name[96];
+    for (int k = 0; k < c->blocks && c->batch_norm; k++) {
+        const double *mean = bn + (size_t)k * 2 * c->dim, *var = mean + c->dim;
+        snprintf(name, sizeof name, "%s/bn%d.mean", group, k);
+        maf_status st = maf_h5w_put_f64(w, name, mean, 1, (size_t)c->dim);
+        if (st != MAF_OK) return st;
+        snprintf(name, sizeof name, "%s/bn%d.var", group, k);
+        if ((st = maf_h5w_put_f64(w, name, var, 1, (size_t)c->dim)) != MAF_OK) return st;
+    }
+    return MAF_OK;
+}
+
+/* the flow's eval statistics as K x 2 x D */
+static double *bn_snapshot(const maf_flow *f)
+{
+    const maf_flow_config *c = maf_flow_get_config(f);
+    double *bn = calloc((size_t)c->blocks * 2 * c->dim + 1, sizeof *bn);
+    if (!bn) return NULL;
+    for (int k = 0; k < c->blocks && c->batch_norm; k++)
+        maf_flow_get_bn_stats(f, k, bn + (size_t)k * 2 * c->dim, bn + (size_t)k * 2 * c->dim + c->dim);
+    return bn;
+}
+
+maf_status maf_ckpt_write(const char *path, const maf_ckpt_contents *c)
+{
+    maf_flow *f = c->flow;
+    const maf_flow_config *fc = maf_flow_get_config(f);
+    maf_h5_writer *w = NULL;
+    double *bn = bn_snapshot(f);
+    maf_status st = bn ? MAF_OK : maf_fail(MAF_ERR_NOMEM, "checkpoint: out of memory");
+    if (st != MAF_OK) goto out;
+    TRY(maf_h5w_create(path, &w));
+    TRY(maf_h5w_attr_str(w, "/", "format", "maf-checkpoint"));
+    TRY(maf_h5w_attr_i64(w, "/", "format_version", MAF_CKPT_FORMAT_VERSION));
+    TRY(maf_h5w_attr_str(w, "/", "kind", c->kind));
+    TRY(maf_h5w_attr_str(w, "/", "config", c->config_text ? c->config_text : ""));
+    TRY(maf_h5w_attr_i64(w, "/", "dim", fc->dim));
+    TRY(maf_h5w_attr_i64(w, "/", "blocks", fc->blocks));
+    TRY(maf_h5w_attr_i64(w, "/", "hidden", fc->hidden));
+    TRY(maf_h5w_attr_i64(w, "/", "layers", fc->layers));
+    TRY(maf_h5w_attr_str(w, "/", "activation", act_name(fc->activation)));
+    TRY(maf_h5w_attr_i64(w, "/", "batch_norm", fc->batch_norm));
+    TRY(maf_h5w_attr_str(w, "/", "order", fc->order == MAF_ORDER_RANDOM ? "random" : "reverse"));
+    TRY(maf_h5w_attr_str(w, "/", "degrees",
+                         fc->degrees == MAF_DEGREES_RANDOM ? "random" : "sequential"));
+    TRY(maf_h5w_attr_f64(w, "/", "log_scale_bound", fc->log_scale_bound));
+    TRY(maf_h5w_attr_i64(w, "/", "seed", (int64_t)fc->seed));
+    TRY(put_tensors(w, f, "model", maf_flow_params(f)));
+    for (int k = 0; k < fc->blocks; k++) {
+        char name[96];
+        snprintf(name, sizeof name, "model/made%d.input_degrees", k);
+        TRY(maf_h5w_put_i32(w, name, maf_flow_input_degrees(f, k), 1, (size_t)fc->dim));
+        int32_t *hd = malloc((size_t)fc->layers * fc->hidden * sizeof *hd);
+        if (!hd) {
+            st = maf_fail(MAF_ERR_NOMEM, "checkpoint: out of memory");
+            goto out;
+        }
+        for (int l = 0; l < fc->layers; l++)
+            memcpy(hd + (size_t)l * fc->hidden, maf_flow_hidden_degrees(f, k, l),
+                   (size_t)fc->hidden * sizeof *hd);
+        snprintf(name, sizeof name, "model/made%d.hidden_degrees", k);
+        st = maf_h5w_put_i32(w, name, hd, (size_t)fc->layers, (size_t)fc->hidden);
+        free(hd);
+        if (st != MAF_OK) goto out;
+    }
+    TRY(put_bn(w, f, "model", bn));
+    /* testing hook: die in the middle of a checkpoint write (tests that the old file survives) */
+    if (getenv("MAF_FAULT_KILL_IN_CHECKPOINT")) raise(SIGKILL);
+    TRY(maf_h5w_put_f64(w, "data/mean", c->stdz->mean, 1, (size_t)fc->dim));
+    TRY(maf_h5w_put_f64(w, "data/std", c->stdz->std, 1, (size_t)fc->dim));
+    TRY(maf_h5w_attr_f64(w, "/", "log_jacobian", c->stdz->log_jacobian));
+    if (c->adam) {
+        /* the moments share the parameters' layout table */
+        TRY(put_tensors(w, f, "adam/m", maf_adam_m(c->adam)));
+        TRY(put_tensors(w, f, "adam/v", maf_adam_v(c->adam)));
+        TRY(maf_h5w_attr_i64(w, "/", "adam_steps", (int64_t)maf_adam_steps(c->adam)));
+    }
+    if (c->best_params) TRY(put_tensors(w, f, "best", c->best_params));
+    if (c->best_bn) TRY(put_bn(w, f, "best", c->best_bn));
+    if (c->state) {
+        const maf_train_state *s = c->state;
+        TRY(maf_h5w_attr_i64(w, "/", "step", s->step));
+        TRY(maf_h5w_attr_i64(w, "/", "evals", s->evals));
+        TRY(maf_h5w_attr_i64(w, "/", "bad_evals", s->bad_evals));
+        TRY(maf_h5w_attr_i64(w, "/", "finished", s->finished));
+        TRY(maf_h5w_attr_f64(w, "/", "best_val", s->best_val));
+        TRY(maf_h5w_attr_f64(w, "/", "loss_sum", s->loss_sum));
+        TRY(maf_h5w_attr_f64(w, "/", "loss_count", s->loss_count));
+        TRY(maf_h5w_attr_i64(w, "/", "n_ranks", s->n_ranks));
+        if (s->rng) TRY(maf_h5w_put_u64(w, "ranks/rng", s->rng, (size_t)s->n_ranks, 4));
+        if (s->cursor) TRY(maf_h5w_put_i64(w, "ranks/cursor", s->cursor, (size_t)s->n_ranks, 1));
+    }
+    st = maf_h5w_commit(w);
+    w = NULL;
+out:
+    if (w) maf_h5w_abort(w);
+    free(bn);
+    return st;
+}
+
+static maf_status get_tensors(maf_h5_reader *r, maf_flow *f, const char *group, maf_real *values)
+{
+    char name[96];
+    for (int t = 0; t < maf_flow_num_tensors(f); t++) {
+        const maf_tensor_info *ti = maf_flow_tensor(f, t);
+        snprintf(name, sizeof name, "%s/%s", group, ti->name);
+        maf_status st = get_real(r, name, values + ti->offset, (size_t)ti->rows,
+                                        (size_t)ti->cols);
+        if (st != MAF_OK) return st;
+    }
+    return MAF_OK;
+}
+
+static maf_status get_bn(maf_h5_reader *r, const maf_flow *f, const char *group, double *bn)
+{
+    const maf_flow_config *c = maf_flow_get_config(f);
+    char name[96];
+    for (int k = 0; k < c->blocks && c->batch_norm; k++) {
+        double *mean = bn + (size_t)k * 2 * c->dim, *var = mean + c->dim;
+        snprintf(name, sizeof name, "%s/bn%d.mean", group, k);
+        maf_status st = maf_h5r_get_f64(r, name, mean, 1, (size_t)c->dim);
+        if (st != MAF_OK) return st;
+        snprintf(name, sizeof name, "%s/bn%d.var", group, k);
+        if ((st = maf_h5r_get_f64(r, name, var, 1, (size_t)c->dim)) != MAF_OK) return st;
+    }
+    return MAF_OK;
+}
+
+static maf_status set_bn(maf_flow *f, const double *bn)
+{
+    const maf_flow_config *c = maf_flow_get_config(f);
+    for (int k = 0; k < c->blocks && c->batch_norm; k++) {
+        maf_status st = maf_flow_set_bn_stats(f, k, bn + (size_t)k * 2 * c->dim,
+                                              bn + (size_t)k * 2 * c->dim + c->dim);
+        if (st != MAF_OK) return st;
+    }
+    return MAF_OK;
+}
+
+/* read the architecture attributes into cfg */
+static maf_status read_arch(maf_h5_reader *r, maf_flow_config *cfg)
+{
+    maf_status st;
+    char *s = NULL;
+    int64_t v, dim, blocks, hidden, layers, bn;
+    double bound;
+    TRY(maf_h5r_attr_str(r, "/", "format", &s));
+    if (strcmp(s, "maf-checkpoint") != 0) {
+        st = maf_fail(MAF_ERR_FORMAT, "%s: not a maf checkpoint (format '%s')", maf_h5r_path(r), s);
+        goto out;
+    }
+    free(s);
+    s = NULL;
+    TRY(maf_h5r_attr_i64(r, "/", "format_version", &v));
+    if (v != MAF_CKPT_FORMAT_VERSION) {
+        st = maf_fail(MAF_ERR_FORMAT, "%s: checkpoint format version %lld, this maf reads %d",
+                      maf_h5r_path(r), (long long)v, MAF_CKPT_FORMAT_VERSION);
+        goto out;
+    }
+    TRY(maf_h5r_attr_i64(r, "/", "dim", &dim));
+    TRY(maf_h5r_attr_i64(r, "/", "blocks", &blocks));
+    TRY(maf_h5r_attr_i64(r, "/", "hidden", &hidden));
+    TRY(maf_h5r_attr_i64(r, "/", "layers", &layers));
+    TRY(maf_h5r_attr_i64(r, "/", "batch_norm", &bn));
+    TRY(maf_h5r_attr_f64(r, "/", "log_scale_bound", &bound));
+    TRY(maf_h5r_attr_i64(r, "/", "seed", &v));
+    maf_flow_config_default(cfg, (int)dim);
+    cfg->blocks = (int)blocks;
+    cfg->hidden = (int)hidden;
+    cfg->layers = (int)layers;
+    cfg->batch_norm = bn != 0;
+    cfg->log_scale_bound = bound;
+    cfg->seed = (uint64_t)v;
+    TRY(maf_h5r_attr_str(r, "/", "activation", &s));
+    cfg->activation = strcmp(s, "tanh") ? MAF_ACT_RELU : MAF_ACT_TANH;
+    free(s);
+    s = NULL;
+    TRY(maf_h5r_attr_str(r, "/", "order", &s));
+    cfg->order = strcmp(s, "random") ? MAF_ORDER_REVERSE : MAF_ORDER_RANDOM;
+    free(s);
+    s = NULL;
+    TRY(maf_h5r_attr_str(r, "/", "degrees", &s));
+    cfg->degrees = strcmp(s, "random") ? MAF_DEGREES_SEQUENTIAL : MAF_DEGREES_RANDOM;
+out:
+    free(s);
+    return st;
+}
+
+maf_status maf_ckpt_load_model(const char *path, int max_batch, maf_flow **flow,
+                               maf_standardizer *stdz)
+{
+    maf_h5_reader *r = NULL;
+    maf_flow *f = NULL;
+    double *bn = NULL;
+    maf_flow_config cfg;
+    maf_status st;
+    *flow = NULL;
+    memset(stdz, 0, sizeof *stdz);
+    TRY(maf_h5r_open(path, &r));
+    TRY(read_arch(r, &cfg));
+    cfg.max_batch = max_batch;
+    TRY(maf_flow_create(&cfg, &f));
+    TRY(get_tensors(r, f, "model", maf_flow_params(f)));
+    maf_flow_apply_masks(f);
+    bn = calloc((size_t)cfg.blocks * 2 * cfg.dim + 1, sizeof *bn);
+    if (!bn) {
+        st = maf_fail(MAF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    TRY(get_bn(r, f, "model", bn));
+    TRY(set_bn(f, bn));
+    maf_flow_set_train(f, false);
+    TRY(maf_standardizer_identity(stdz, cfg.dim));
+    TRY(maf_h5r_get_f64(r, "data/mean", stdz->mean, 1, (size_t)cfg.dim));
+    TRY(maf_h5r_get_f64(r, "data/std", stdz->std, 1, (size_t)cfg.dim));
+    TRY(maf_h5r_attr_f64(r, "/", "log_jacobian", &stdz->log_jacobian));
+    *flow = f;
+    f = NULL;
+out:
+    if (st != MAF_OK) maf_standardizer_free(stdz);
+    maf_flow_free(f);
+    free(bn);
+    maf_h5r_close(r);
+    return st;
+}
+
+#define SAME(field, fmt)                                                                           \
+    if (file_cfg.field != c->field) {                                                              \
+        st = maf_fail(MAF_ERR_FORMAT,                                                              \
+                      "%s: checkpoint has " #field " = " fmt ", the configuration " fmt            \
+                      " (resume with the configuration it was trained with)",                      \
+                      path, file_cfg.field, c->field);                                             \
+        goto out;                                                                                  \
+    }
+
+maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
+                               maf_real *best_params, double *best_bn, maf_train_state *state)
+{
+    maf_h5_reader *r = NULL;
+    double *bn = NULL;
+    maf_flow_config file_cfg;
+    const maf_flow_config *c = maf_flow_get_config(flow);
+    maf_status st;
+    memset(state, 0, sizeof *state);
+    TRY(maf_h5r_open(path, &r));
+    TRY(read_arch(r, &file_cfg));
+    if (file_cfg.dim != c->dim) {
+        st = maf_fail(MAF_ERR_DATA, "%s: checkpoint was trained on %d columns, the data has %d",
+                      path, file_cfg.dim, c->dim);
+        goto out;
+    }
+    SAME(blocks, "%d");
+    SAME(hidden, "%d");
+    SAME(layers, "%d");
+    SAME(batch_norm, "%d");
+    SAME(activation, "%d");
+    SAME(order, "%d");
+    SAME(degrees, "%d");
+    SAME(log_scale_bound, "%g");
+    TRY(get_tensors(r, flow, "model", maf_flow_params(flow)));
+    maf_flow_apply_masks(flow);
+    bn = calloc((size_t)c->blocks * 2 * c->dim + 1, sizeof *bn);
+    if (!bn) {
+        st = maf_fail(MAF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    TRY(get_bn(r, flow, "model", bn));
+    TRY(set_bn(flow, bn));
+    int64_t t;
+    TRY(get_tensors(r, flow, "adam/m", maf_adam_m(adam)));
+    TRY(get_tensors(r, flow, "adam/v", maf_adam_v(adam)));
+    TRY(maf_h5r_attr_i64(r, "/", "adam_steps", &t));
+    maf_adam_set_steps(adam, (uint64_t)t);
+    TRY(get_tensors(r, flow, "best", best_params));
+    TRY(get_bn(r, flow, "best", best_bn));
+    int64_t n_ranks;
+    TRY(maf_h5r_attr_i64(r, "/", "step", &state->step));
+    TRY(maf_h5r_attr_i64(r, "/", "evals", &state->evals));
+    TRY(maf_h5r_attr_i64(r, "/", "bad_evals", &state->bad_evals));
+    TRY(maf_h5r_attr_i64(r, "/", "finished", &state->finished));
+    TRY(maf_h5r_attr_f64(r, "/", "best_val", &state->best_val));
+    TRY(maf_h5r_attr_f64(r, "/", "loss_sum", &state->loss_sum));
+    TRY(maf_h5r_attr_f64(r, "/", "loss_count", &state->loss_count));
+    TRY(maf_h5r_attr_i64(r, "/", "n_ranks", &n_ranks));
+    if (n_ranks < 1 || n_ranks > 10000000) {
+        st = maf_fail(MAF_ERR_FORMAT, "%s: n_ranks = %lld is out of range", path, (long long)n_ranks);
+        goto out;
+    }
+    state->n_ranks = (int)n_ranks;
+    state->rng = malloc((size_t)n_ranks * 4 * sizeof *state->rng);
+    state->cursor = malloc((size_t)n_ranks * sizeof *state->cursor);
+    if (!state->rng || !state->cursor) {
+        st = maf_fail(MAF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    TRY(maf_h5r_get_u64(r, "ranks/rng", state->rng, (size_t)n_ranks, 4));
+    TRY(maf_h5r_get_i64(r, "ranks/cursor", state->cursor, (size_t)n_ranks, 1));
+out:
+    if (st != MAF_OK) {
+        free(state->rng);
+        free(state->cursor);
+        state->rng = NULL;
+        state->cursor = NULL;
+    }
+    free(bn);
+    maf_h5r_close(r);
+    return st;
+}

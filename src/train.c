@@ -1,0 +1,678 @@
+/* train.c - the data-parallel trainer (see train.h for the contract).
+ *
+ * Guarantees: every rank applies the same update (one gradient allreduce per step); a stop
+ * request anywhere stops all ranks after the same step; any failure is agreed on by all ranks
+ * before anyone returns (no rank is left waiting in a collective); nothing in the step loop
+ * allocates; the state written to latest.h5 is enough to continue bitwise identically. */
+#include "maf/train.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "maf/adam.h"
+#include "maf/checkpoint.h"
+#include "maf/data.h"
+#include "maf/evallog.h"
+#include "maf/flow.h"
+#include "maf/mpiutil.h"
+
+enum { SLOT_STOP = 0, SLOT_LOSS = 1, SLOT_NONFINITE = 2, NSLOTS = 3 };
+
+typedef struct {
+    MPI_Comm comm;
+    double seconds; /* time spent in reductions */
+} reducer_ctx;
+
+typedef struct {
+    const maf_config *cfg;
+    const maf_train_options *opt;
+    MPI_Comm comm;
+    int rank, size;
+    char *config_text;
+    char path_latest[4200], path_best[4200], path_log[4200];
+
+    maf_shard train, val, test;
+    maf_standardizer stdz;
+    maf_flow *flow;
+    maf_adam *adam;
+    int D, K, local_batch, chunk;
+    size_t nparam;
+
+    uint32_t *perm;  /* this rank's shuffled training rows */
+    size_t cursor;   /* next position in perm */
+    maf_rng rng;     /* shuffle stream, advanced by each shuffle */
+    maf_rng rng_at_shuffle; /* its state before the current permutation was drawn */
+
+    maf_real *batch;
+    double *logp;
+    maf_real *best_params;
+    double *best_bn, *bn_tmp;
+    maf_real *bn_work; /* copy of the training shard for the batch-norm statistics pass */
+
+    maf_train_state state;
+    int64_t steps_per_epoch;
+    reducer_ctx red;
+    maf_evallog *log;
+} trainer;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void say(trainer *t, const char *fmt, ...)
+{
+    if (t->rank != 0 || !t->opt->message) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    t->opt->message(buf, t->opt->ctx);
+}
+
+static int timed_reduce(double *buf, int n, void *ctx)
+{
+    reducer_ctx *r = ctx;
+    double t0 = now();
+    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, r->comm);
+    r->seconds += now() - t0;
+    return rc == MPI_SUCCESS ? 0 : -1;
+}
+
+/* ---- data ---- */
+
+static maf_status load_data(trainer *t)
+{
+    const maf_config *c = t->cfg;
+    maf_status st = maf_data_read(c->path, c->train, c->builtin_rows, c->seed, t->comm, &t->train);
+    if (st == MAF_OK)
+        st = maf_data_read(c->path, c->val, c->builtin_rows, c->seed, t->comm, &t->val);
+    if (st == MAF_OK)
+        st = maf_data_read(c->path, c->test, c->builtin_rows, c->seed, t->comm, &t->test);
+    if (st != MAF_OK) return st;
+    t->D = t->train.dim;
+    if (t->val.dim != t->D || t->test.dim != t->D)
+        return maf_fail(MAF_ERR_DATA, "%s: train has %d columns but val has %d and test %d",
+                        c->path, t->D, t->val.dim, t->test.dim);
+    if (t->train.global_rows < (size_t)t->size)
+        return maf_fail(MAF_ERR_DATA,
+                        "%s has %zu rows but %d ranks are training: every rank needs at least one "
+                        "training row (use fewer ranks)",
+                        t->train.source, t->train.global_rows, t->size);
+    if (t->val.global_rows < 1 || t->test.global_rows < 1)
+        return maf_fail(MAF_ERR_DATA, "%s: the val and test splits need at least one row", c->path);
+    if (c->batch_size < t->size)
+        return maf_fail(MAF_ERR_CONFIG,
+                        "[train] batch_size = %d is smaller than the %d ranks: every rank needs at "
+                        "least one row per step",
+                        c->batch_size, t->size);
+    st = c->standardize ? maf_standardizer_fit(&t->stdz, &t->train, t->comm)
+                        : maf_standardizer_identity(&t->stdz, t->D);
+    if (st != MAF_OK) return st;
+    maf_standardizer_apply(&t->stdz, &t->train);
+    maf_standardizer_apply(&t->stdz, &t->val);
+    maf_standardizer_apply(&t->stdz, &t->test);
+    return MAF_OK;
+}
+
+/* ---- set-up: everything the step loop needs is allocated here ---- */
+
+static maf_status setup(trainer *t)
+{
+    const maf_config *c = t->cfg;
+    t->local_batch = c->batch_size / t->size + (t->rank < c->batch_size % t->size);
+    t->chunk = t->local_batch > 1024 ? t->local_batch : 1024;
+    maf_flow_config fc;
+    maf_flow_config_default(&fc, t->D);
+    fc.blocks = c->blocks;
+    fc.hidden = c->hidden;
+    fc.layers = c->layers;
+    fc.activation = c->activation;
+    fc.batch_norm = c->batch_norm;
+    fc.order = c->order;
+    fc.degrees = c->degrees;
+    fc.log_scale_bound = c->log_scale_bound;
+    fc.max_batch = t->chunk;
+    fc.seed = c->seed;
+    maf_status st = maf_flow_create(&fc, &t->flow);
+    if (st != MAF_OK) return st;
+    t->K = c->blocks;
+    t->nparam = maf_flow_num_params(t->flow);
+    maf_rng init;
+    maf_rng_seed(&init, c->seed, 0); /* the same stream on every rank: identical replicas */
+    maf_flow_init_params(t->flow, &init);
+    t->red.comm = t->comm;
+    maf_flow_set_reducer(t->flow, timed_reduce, &t->red);
+    maf_adam_config ac;
+    maf_adam_config_default(&ac);
+    ac.lr = c->lr;
+    ac.clip_norm = c->clip_norm;
+    ac.weight_decay = c->weight_decay;
+    if ((st = maf_adam_create(&ac, t->nparam, &t->adam)) != MAF_OK) return st;
+
+    size_t n = t->train.rows;
+    t->perm = malloc((n ? n : 1) * sizeof *t->perm);
+    t->batch = malloc((size_t)t->chunk * t->D * sizeof *t->batch);
+    t->logp = malloc((size_t)t->chunk * sizeof *t->logp);
+    t->best_params = calloc(t->nparam, sizeof *t->best_params);
+    t->best_bn = calloc((size_t)t->K * 2 * t->D + 1, sizeof *t->best_bn);
+    t->bn_tmp = calloc((size_t)t->K * 2 * t->D + 1, sizeof *t->bn_tmp);
+    t->bn_work = c->batch_norm ? malloc((n ? n : 1) * t->D * sizeof *t->bn_work) : NULL;
+    t->state.n_ranks = t->size;
+    t->state.rng = calloc((size_t)t->size * 4, sizeof *t->state.rng);
+    t->state.cursor = calloc((size_t)t->size, sizeof *t->state.cursor);
+    if (!t->perm || !t->batch || !t->logp || !t->best_params || !t->best_bn || !t->bn_tmp ||
+        (c->batch_norm && !t->bn_work) || !t->state.rng || !t->state.cursor)
+        return maf_fail(MAF_ERR_NOMEM, "trainer: out of memory for %zu training rows", n);
+    for (int k = 0; k < t->K && c->batch_norm; k++)
+        for (int d = 0; d < t->D; d++) t->best_bn[(size_t)k * 2 * t->D + t->D + d] = 1;
+    t->steps_per_epoch = (int64_t)((t->train.global_rows + c->batch_size - 1) / c->batch_size);
+    t->state.best_val = -INFINITY;
+    /* until validation improves, the best model is the initial one */
+    memcpy(t->best_params, maf_flow_params(t->flow), t->nparam * sizeof *t->best_params);
+    maf_rng_seed(&t->rng, c->seed, 1000 + (uint64_t)t->rank);
+    return MAF_OK;
+}
+
+/* a new pass over this rank's rows: identity, then a shuffle; the RNG state before it is kept
+ * so that a resumed run can draw the same permutation again */
+static void reshuffle(trainer *t)
+{
+    t->rng_at_shuffle = t->rng;
+    for (size_t i = 0; i < t->train.rows; i++) t->perm[i] = (uint32_t)i;
+    maf_rng_shuffle(&t->rng, t->perm, t->train.rows);
+    t->cursor = 0;
+}
+
+static void next_batch(trainer *t)
+{
+    int D = t->D;
+    for (int i = 0; i < t->local_batch; i++) {
+        if (t->cursor >= t->train.rows) reshuffle(t);
+        memcpy(t->batch + (size_t)i * D, t->train.x + (size_t)t->perm[t->cursor++] * D,
+               (size_t)D * sizeof *t->batch);
+    }
+}
+
+/* ---- evaluation ---- */
+
+/* the paper's eval statistics: every batch-norm layer over the whole training set */
+static maf_status refresh_bn_stats(trainer *t)
+{
+    if (!t->cfg->batch_norm) {
+        maf_flow_set_train(t->flow, false);
+        return MAF_OK;
+    }
+    memcpy(t->bn_work, t->train.x, t->train.rows * t->D * sizeof *t->bn_work);
+    return maf_flow_compute_bn_stats_inplace(t->flow, t->bn_work, t->train.rows);
+}
+
+/* sum of log p over a shard (data units), its count, and the non-finite rows */
+static maf_status eval_sum(trainer *t, const maf_shard *s, double *out3, double *all_logp)
+{
+    double sum = 0, nonfinite = 0, first_bad = INFINITY;
+    for (size_t r0 = 0; r0 < s->rows; r0 += (size_t)t->chunk) {
+        int m = (int)(s->rows - r0 < (size_t)t->chunk ? s->rows - r0 : (size_t)t->chunk);
+        maf_status st = maf_flow_log_prob(t->flow, s->x + r0 * t->D, m, t->logp);
+        if (st != MAF_OK) return st;
+        for (int i = 0; i < m; i++) {
+            double lp = t->logp[i] + t->stdz.log_jacobian;
+            if (all_logp) all_logp[r0 + i] = lp;
+            if (isfinite(lp)) {
+                sum += lp;
+            } else {
+                nonfinite++;
+                if (first_bad == INFINITY) first_bad = (double)(s->first_row + r0 + i);
+            }
+        }
+    }
+    out3[0] = sum;
+    out3[1] = nonfinite;
+    out3[2] = first_bad;
+    return MAF_OK;
+}
+
+static maf_status evaluate_val(trainer *t, double *val, int64_t *nonfinite)
+{
+    maf_status st = refresh_bn_stats(t);
+    double acc[3] = {0, 0, INFINITY};
+    if (st == MAF_OK) st = eval_sum(t, &t->val, acc, NULL);
+    st = maf_mpi_agree(t->comm, st);
+    maf_flow_set_train(t->flow, true);
+    if (st != MAF_OK) return st;
+    double first = acc[2];
+    MAF_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, 2, MPI_DOUBLE, MPI_SUM, t->comm));
+    MAF_MPI(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_DOUBLE, MPI_MIN, t->comm));
+    *nonfinite = (int64_t)acc[1];
+    double good = (double)t->val.global_rows - acc[1];
+    *val = acc[1] > 0 ? -INFINITY : acc[0] / good;
+    if (acc[1] > 0)
+        say(t, "warning: %s: %lld of %zu rows have a non-finite log-likelihood (first: row %.0f); "
+               "validation counts as -inf",
+            t->val.source, (long long)acc[1], t->val.global_rows, first);
+    return MAF_OK;
+}
+
+/* ---- checkpoints ---- */
+
+static maf_status gather_state(trainer *t)
+{
+    uint64_t mine[5];
+    memcpy(mine, t->rng_at_shuffle.s, sizeof t->rng_at_shuffle.s);
+    mine[4] = (uint64_t)t->cursor;
+    uint64_t *all = t->rank == 0 ? malloc((size_t)t->size * 5 * sizeof *all) : NULL;
+    if (t->rank == 0 && !all) return maf_fail(MAF_ERR_NOMEM, "out of memory");
+    int rc = MPI_Gather(mine, 5, MPI_UINT64_T, all, 5, MPI_UINT64_T, 0, t->comm);
+    if (rc != MPI_SUCCESS) {
+        free(all);
+        return maf_mpi_fail(rc, "MPI_Gather", __FILE__, __LINE__);
+    }
+    if (t->rank == 0) {
+        for (int r = 0; r < t->size; r++) {
+            memcpy(t->state.rng + (size_t)r * 4, all + (size_t)r * 5, 4 * sizeof *all);
+            t->state.cursor[r] = (int64_t)all[(size_t)r * 5 + 4];
+        }
+        free(all);
+    }
+    return MAF_OK;
+}
+
+/* Collective; rank 0 writes. kind "latest" carries everything needed to resume. */
+static maf_status write_checkpoint(trainer *t, const char *path, const char *kind, bool full)
+{
+    maf_status st = gather_state(t);
+    if (st == MAF_OK && t->rank == 0) {
+        maf_ckpt_contents c = {.kind = kind,
+                               .config_text = t->config_text,
+                               .flow = t->flow,
+                               .stdz = &t->stdz,
+                               .adam = full ? t->adam : NULL,
+                               .best_params = full ? t->best_params : NULL,
+                               .best_bn = full ? t->best_bn : NULL,
+                               .state = &t->state};
+        st = maf_ckpt_write(path, &c);
+    }
+    return maf_mpi_agree(t->comm, st);
+}
+
+static void snapshot_bn(trainer *t, double *bn)
+{
+    for (int k = 0; k < t->K && t->cfg->batch_norm; k++)
+        maf_flow_get_bn_stats(t->flow, k, bn + (size_t)k * 2 * t->D,
+                              bn + (size_t)k * 2 * t->D + t->D);
+}
+
+static void restore_bn(trainer *t, const double *bn)
+{
+    for (int k = 0; k < t->K && t->cfg->batch_norm; k++)
+        maf_flow_set_bn_stats(t->flow, k, bn + (size_t)k * 2 * t->D,
+                              bn + (size_t)k * 2 * t->D + t->D);
+}
+
+static maf_status resume(trainer *t)
+{
+    free(t->state.rng); /* replaced by the file's */
+    free(t->state.cursor);
+    maf_status st = maf_ckpt_load_train(t->path_latest, t->flow, t->adam, t->best_params,
+                                        t->best_bn, &t->state);
+    st = maf_mpi_agree(t->comm, st);
+    if (st != MAF_OK) return st;
+    if (t->state.n_ranks == t->size) {
+        memcpy(t->rng.s, t->state.rng + (size_t)t->rank * 4, sizeof t->rng.s);
+        reshuffle(t); /* draws the same permutation as before the stop */
+        t->cursor = (size_t)t->state.cursor[t->rank];
+        if (t->cursor > t->train.rows) t->cursor = t->train.rows;
+    } else {
+        /* a different rank count re-shards the data: fresh per-rank streams (not bitwise) */
+        say(t, "resuming a %d-rank run on %d ranks: data re-sharded, shuffles re-seeded (the run "
+               "continues but is not bitwise identical to an uninterrupted one)",
+            t->state.n_ranks, t->size);
+        maf_rng_seed(&t->rng, t->cfg->seed ^ (uint64_t)t->state.step, 1000 + (uint64_t)t->rank);
+        reshuffle(t);
+        free(t->state.rng);
+        free(t->state.cursor);
+        t->state.n_ranks = t->size;
+        t->state.rng = calloc((size_t)t->size * 4, sizeof *t->state.rng);
+        t->state.cursor = calloc((size_t)t->size, sizeof *t->state.cursor);
+        if (!t->state.rng || !t->state.cursor) st = maf_fail(MAF_ERR_NOMEM, "out of memory");
+        st = maf_mpi_agree(t->comm, st);
+    }
+    return st;
+}
+
+/* ---- the test report ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static maf_status final_test(trainer *t, maf_train_result *res)
+{
+    memcpy(maf_flow_params(t->flow), t->best_params, t->nparam * sizeof *t->best_params);
+    restore_bn(t, t->best_bn);
+    maf_flow_set_train(t->flow, false);
+    double *mine = malloc((t->test.rows ? t->test.rows : 1) * sizeof *mine);
+    double acc[3] = {0, 0, INFINITY};
+    maf_status st = mine ? eval_sum(t, &t->test, acc, mine) : maf_fail(MAF_ERR_NOMEM, "out of memory");
+    st = maf_mpi_agree(t->comm, st);
+    int *counts = NULL, *displs = NULL;
+    double *all = NULL;
+    if (st != MAF_OK) goto out;
+    int n = (int)t->test.rows;
+    if (t->rank == 0) {
+        counts = malloc((size_t)t->size * sizeof *counts);
+        displs = malloc((size_t)t->size * sizeof *displs);
+        all = malloc(t->test.global_rows * sizeof *all);
+        if (!counts || !displs || !all) st = maf_fail(MAF_ERR_NOMEM, "out of memory");
+    }
+    st = maf_mpi_agree(t->comm, st);
+    if (st != MAF_OK) goto out;
+    if (MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, 0, t->comm) != MPI_SUCCESS) {
+        st = maf_fail(MAF_ERR_MPI, "MPI_Gather of the test row counts failed");
+        goto out;
+    }
+    if (t->rank == 0) {
+        displs[0] = 0;
+        for (int r = 1; r < t->size; r++) displs[r] = displs[r - 1] + counts[r - 1];
+    }
+    if (MPI_Gatherv(mine, n, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, 0, t->comm) !=
+        MPI_SUCCESS) {
+        st = maf_fail(MAF_ERR_MPI, "MPI_Gatherv of the test log-likelihoods failed");
+        goto out;
+    }
+    /* the true density of built-in data on the same rows */
+    res->true_test_loglik = NAN;
+    if (maf_builtin_is(t->cfg->path)) {
+        const char *name = t->cfg->path + strlen("builtin:");
+        maf_real *raw = malloc((t->test.rows ? t->test.rows : 1) * t->D * sizeof *raw);
+        double sum = 0, *lp = malloc((t->test.rows ? t->test.rows : 1) * sizeof *lp);
+        if (raw && lp) {
+            maf_builtin_generate(name, 2, t->test.first_row, t->test.rows, t->cfg->seed, raw);
+            maf_builtin_logpdf(name, raw, t->test.rows, lp);
+            for (size_t i = 0; i < t->test.rows; i++) sum += lp[i];
+        }
+        free(raw);
+        free(lp);
+        MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, t->comm);
+        res->true_test_loglik = sum / (double)t->test.global_rows;
+    }
+    if (t->rank == 0) {
+        size_t N = t->test.global_rows, good = 0, below = 0;
+        double s = 0, s2 = 0, worst = INFINITY;
+        for (size_t i = 0; i < N; i++) {
+            double v = all[i];
+            if (!isfinite(v)) continue;
+            all[good++] = v;
+            s += v;
+            below += v < t->cfg->tail_threshold;
+            if (v < worst) worst = v;
+        }
+        double mean = good ? s / (double)good : NAN;
+        for (size_t i = 0; i < good; i++) s2 += (all[i] - mean) * (all[i] - mean);
+        qsort(all, good, sizeof *all, cmp_double);
+        res->test_rows = (int64_t)N;
+        res->test_nonfinite = (int64_t)(N - good);
+        res->test_loglik = mean;
+        res->test_2se = good > 1 ? 2 * sqrt(s2 / (double)(good - 1)) / sqrt((double)good) : NAN;
+        res->test_median = good ? (good % 2 ? all[good / 2] : 0.5 * (all[good / 2 - 1] + all[good / 2])) : NAN;
+        res->test_worst = worst;
+        res->test_below = (int64_t)below;
+        res->tail_threshold = t->cfg->tail_threshold;
+    }
+    /* everyone gets rank 0's summary */
+    double summary[8] = {(double)res->test_rows, (double)res->test_nonfinite, res->test_loglik,
+                         res->test_2se, res->test_median, res->test_worst, (double)res->test_below,
+                         res->tail_threshold};
+    MPI_Bcast(summary, 8, MPI_DOUBLE, 0, t->comm);
+    res->test_rows = (int64_t)summary[0];
+    res->test_nonfinite = (int64_t)summary[1];
+    res->test_loglik = summary[2];
+    res->test_2se = summary[3];
+    res->test_median = summary[4];
+    res->test_worst = summary[5];
+    res->test_below = (int64_t)summary[6];
+    res->tail_threshold = summary[7];
+out:
+    free(mine);
+    free(counts);
+    free(displs);
+    free(all);
+    return st;
+}
+
+/* ---- the loop ---- */
+
+static maf_status make_output_dir(trainer *t)
+{
+    maf_status st = MAF_OK;
+    if (t->rank == 0) {
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s", t->cfg->dir);
+        for (char *p = tmp + 1; *p; p++)
+            if (*p == '/') {
+                *p = 0;
+                mkdir(tmp, 0755);
+                *p = '/';
+            }
+        mkdir(tmp, 0755);
+        struct stat sb;
+        if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            st = maf_fail(MAF_ERR_IO, "[output] dir = %s: cannot create the folder", t->cfg->dir);
+    }
+    return maf_mpi_agree(t->comm, st);
+}
+
+static maf_status train_loop(trainer *t, maf_train_result *res)
+{
+    const maf_config *c = t->cfg;
+    maf_real *g = maf_flow_grads(t->flow);
+    const int64_t eval_every = c->eval_every > 0 ? c->eval_every : t->steps_per_epoch;
+    double t_start = now(), t_window = now(), comm_window = 0, red_window0 = t->red.seconds;
+    int64_t steps_window = 0;
+    double grad_norm = 0;
+    maf_status st = MAF_OK;
+    for (;;) {
+        bool last_before_eval = (t->state.step + 1) % eval_every == 0;
+        next_batch(t);
+        st = maf_flow_log_prob(t->flow, t->batch, t->local_batch, t->logp);
+        if (st == MAF_OK) st = maf_flow_backward(t->flow, 1.0 / c->batch_size, 0);
+        if (st != MAF_OK) return maf_mpi_agree(t->comm, st); /* a failed BN reduction */
+        double loss = 0, nonfinite = 0;
+        for (int i = 0; i < t->local_batch; i++) {
+            if (isfinite(t->logp[i])) loss -= t->logp[i];
+            else nonfinite++;
+        }
+        g[t->nparam + SLOT_STOP] = t->opt->stop_request && *t->opt->stop_request ? 1.0f : 0.0f;
+        g[t->nparam + SLOT_LOSS] = (maf_real)loss;
+        g[t->nparam + SLOT_NONFINITE] = (maf_real)nonfinite;
+        double t0 = now();
+        MAF_MPI(MPI_Allreduce(MPI_IN_PLACE, g, (int)t->nparam + NSLOTS, MPI_FLOAT, MPI_SUM, t->comm));
+        comm_window += now() - t0;
+        if (g[t->nparam + SLOT_NONFINITE] > 0)
+            return maf_fail(MAF_ERR_NUMERIC,
+                            "step %lld: %.0f rows of the batch have a non-finite log-likelihood; "
+                            "try a smaller [train] lr, [train] clip_norm, or [model] "
+                            "log_scale_bound",
+                            (long long)t->state.step + 1, (double)g[t->nparam + SLOT_NONFINITE]);
+        st = maf_adam_step(t->adam, maf_flow_params(t->flow), g,
+                           last_before_eval ? &grad_norm : NULL);
+        if (st != MAF_OK) return st; /* identical gradient on all ranks: all fail together */
+        t->state.step++;
+        steps_window++;
+        t->state.loss_sum += g[t->nparam + SLOT_LOSS];
+        t->state.loss_count += c->batch_size;
+        bool stop = g[t->nparam + SLOT_STOP] > 0;
+        bool at_max = c->max_steps > 0 && t->state.step >= c->max_steps;
+        bool epoch_limit = c->max_epochs > 0 &&
+                           t->state.step >= (int64_t)c->max_epochs * t->steps_per_epoch;
+        if (stop) {
+            say(t, "stop requested: stopping after step %lld, writing %s", (long long)t->state.step,
+                t->path_latest);
+            res->stopped = true;
+            return write_checkpoint(t, t->path_latest, "latest", true);
+        }
+        if (!last_before_eval && !at_max && !epoch_limit) continue;
+
+        /* evaluation */
+        double dt = now() - t_window;
+        double comm_s = comm_window + (t->red.seconds - red_window0);
+        double val = -INFINITY;
+        int64_t val_bad = 0;
+        if ((st = evaluate_val(t, &val, &val_bad)) != MAF_OK) return st;
+        t->state.evals++;
+        bool improved = val > t->state.best_val;
+        if (improved) {
+            t->state.best_val = val;
+            t->state.bad_evals = 0;
+            memcpy(t->best_params, maf_flow_params(t->flow), t->nparam * sizeof *t->best_params);
+            snapshot_bn(t, t->best_bn);
+        } else {
+            t->state.bad_evals++;
+        }
+        bool patience_out = t->state.bad_evals >= c->patience;
+        bool done = patience_out || at_max || epoch_limit;
+        maf_progress p = {
+            .step = t->state.step,
+            .epoch = (double)t->state.step / (double)t->steps_per_epoch,
+            .train_loss = t->state.loss_count > 0 ? t->state.loss_sum / t->state.loss_count : NAN,
+            .val_loglik = val,
+            .best_val = t->state.best_val,
+            .grad_norm = grad_norm,
+            .samples_per_s = steps_window * (double)c->batch_size / (dt > 0 ? dt : 1e-9),
+            .comm_share = dt > 0 ? comm_s / dt : 0,
+            .eta_s = -1,
+            .wall_s = now() - t_start,
+            .improved = improved,
+            .val_nonfinite = val_bad,
+        };
+        int64_t limit = c->max_steps > 0 ? c->max_steps : 0;
+        if (c->max_epochs > 0) {
+            int64_t e = (int64_t)c->max_epochs * t->steps_per_epoch;
+            if (!limit || e < limit) limit = e;
+        }
+        if (limit > 0) p.eta_s = (double)(limit - t->state.step) * dt / (double)steps_window;
+        res->samples_per_s = p.samples_per_s;
+        res->comm_share = p.comm_share;
+        t->state.loss_sum = t->state.loss_count = 0;
+        if (t->rank == 0) {
+            maf_eval_row row = {.step = t->state.step,
+                                .epoch = (int64_t)(t->state.step / t->steps_per_epoch),
+                                .train_loss = p.train_loss,
+                                .val_loglik = val,
+                                .grad_norm = grad_norm,
+                                .lr = c->lr,
+                                .samples_per_s = p.samples_per_s,
+                                .comm_share = p.comm_share,
+                                .wall_time = p.wall_s};
+            st = maf_evallog_append(t->log, &row);
+            if (t->opt->progress) t->opt->progress(&p, t->opt->ctx);
+        }
+        if ((st = maf_mpi_agree(t->comm, st)) != MAF_OK) return st;
+        if (improved && (st = write_checkpoint(t, t->path_best, "best", false)) != MAF_OK) return st;
+        if (done) t->state.finished = 1;
+        if ((st = write_checkpoint(t, t->path_latest, "latest", true)) != MAF_OK) return st;
+        if (done) {
+            say(t, "%s after %lld steps (%.1f epochs)",
+                patience_out ? "early stopping: no improvement in [train] patience evaluations"
+                             : "reached the step/epoch limit",
+                (long long)t->state.step, (double)t->state.step / t->steps_per_epoch);
+            return MAF_OK;
+        }
+        t_window = now();
+        comm_window = 0;
+        red_window0 = t->red.seconds;
+        steps_window = 0;
+    }
+}
+
+maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_options *opt,
+                     maf_train_result *res)
+{
+    static const maf_train_options no_opt = {0};
+    trainer t = {.cfg = cfg, .opt = opt ? opt : &no_opt, .comm = comm};
+    memset(res, 0, sizeof *res);
+    res->true_test_loglik = NAN;
+    MPI_Comm_rank(comm, &t.rank);
+    MPI_Comm_size(comm, &t.size);
+    double t_start = now();
+    t.config_text = maf_config_to_ini(cfg);
+    maf_status st = t.config_text ? MAF_OK : maf_fail(MAF_ERR_NOMEM, "out of memory");
+    st = maf_mpi_agree(comm, st);
+    if (st != MAF_OK) goto out;
+    snprintf(t.path_latest, sizeof t.path_latest, "%s/latest.h5", cfg->dir);
+    snprintf(t.path_best, sizeof t.path_best, "%s/best.h5", cfg->dir);
+    snprintf(t.path_log, sizeof t.path_log, "%s/log.h5", cfg->dir);
+    if ((st = make_output_dir(&t)) != MAF_OK) goto out;
+    if ((st = load_data(&t)) != MAF_OK) goto out;
+    st = maf_mpi_agree(comm, setup(&t));
+    if (st != MAF_OK) goto out;
+    say(&t, "data: %s  train %zu, val %zu, test %zu rows x %d columns on %d rank(s); batch %d "
+            "(%d on this rank), %lld steps per epoch",
+        cfg->path, t.train.global_rows, t.val.global_rows, t.test.global_rows, t.D, t.size,
+        cfg->batch_size, t.local_batch, (long long)t.steps_per_epoch);
+    if (opt && opt->resume) {
+        if ((st = resume(&t)) != MAF_OK) goto out;
+        say(&t, "resumed from %s at step %lld (best validation %.4f)", t.path_latest,
+            (long long)t.state.step, t.state.best_val);
+    } else {
+        reshuffle(&t);
+    }
+    if (t.rank == 0)
+        st = maf_evallog_open(t.path_log, t.config_text,
+                              opt && opt->resume ? t.state.step : -1, &t.log);
+    if ((st = maf_mpi_agree(comm, st)) != MAF_OK) goto out;
+    if (!t.state.finished) {
+        st = train_loop(&t, res);
+        if (st != MAF_OK || res->stopped) goto out;
+    } else {
+        say(&t, "%s is a finished run: reporting its test log-likelihood", t.path_latest);
+    }
+    if ((st = final_test(&t, res)) != MAF_OK) goto out;
+    if (t.rank == 0) {
+        st = maf_evallog_set_attr_f64(t.log, "test_loglik", res->test_loglik);
+        if (st == MAF_OK) st = maf_evallog_set_attr_f64(t.log, "test_loglik_2se", res->test_2se);
+        if (st == MAF_OK) st = maf_evallog_set_attr_f64(t.log, "test_median", res->test_median);
+        if (st == MAF_OK) st = maf_evallog_set_attr_f64(t.log, "test_worst", res->test_worst);
+        if (st == MAF_OK)
+            st = maf_evallog_set_attr_f64(t.log, "test_below_threshold", (double)res->test_below);
+        if (st == MAF_OK)
+            st = maf_evallog_set_attr_f64(t.log, "true_test_loglik", res->true_test_loglik);
+    }
+    st = maf_mpi_agree(comm, st);
+out:
+    res->steps = t.state.step;
+    res->epochs = t.steps_per_epoch ? (double)t.state.step / t.steps_per_epoch : 0;
+    res->best_val = t.state.best_val;
+    res->wall_s = now() - t_start;
+    if (t.log) {
+        maf_status cs = maf_evallog_close(t.log);
+        if (st == MAF_OK) st = cs;
+    }
+    free(t.config_text);
+    maf_shard_free(&t.train);
+    maf_shard_free(&t.val);
+    maf_shard_free(&t.test);
+    maf_standardizer_free(&t.stdz);
+    maf_flow_free(t.flow);
+    maf_adam_free(t.adam);
+    free(t.perm);
+    free(t.batch);
+    free(t.logp);
+    free(t.best_params);
+    free(t.best_bn);
+    free(t.bn_tmp);
+    free(t.bn_work);
+    free(t.state.rng);
+    free(t.state.cursor);
+    return st;
+}
