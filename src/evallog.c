@@ -25,10 +25,13 @@ struct maf_evallog {
     size_t nattrs;
 };
 
-#define FIELD(m, t) {#m, offsetof(maf_eval_row, m), t}
+#define FIELD(m, t)                                                                                \
+    {                                                                                              \
+#m, offsetof(maf_eval_row, m), t                                                           \
+    }
 static const maf_h5_field fields[] = {
-    FIELD(step, MAF_H5_I64),       FIELD(epoch, MAF_H5_I64),         FIELD(train_loss, MAF_H5_F64),
-    FIELD(val_loglik, MAF_H5_F64), FIELD(grad_norm, MAF_H5_F64),     FIELD(lr, MAF_H5_F64),
+    FIELD(step, MAF_H5_I64),          FIELD(epoch, MAF_H5_I64),      FIELD(train_loss, MAF_H5_F64),
+    FIELD(val_loglik, MAF_H5_F64),    FIELD(grad_norm, MAF_H5_F64),  FIELD(lr, MAF_H5_F64),
     FIELD(samples_per_s, MAF_H5_F64), FIELD(comm_share, MAF_H5_F64), FIELD(wall_time, MAF_H5_F64),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])

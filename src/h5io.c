@@ -50,15 +50,21 @@ typedef struct {
 
 static herr_t detail_cb(unsigned n, const H5E_error2_t *e, void *d)
 {
-    if (n == 0) snprintf(((detail *)d)->text, sizeof ((detail *)d)->text, "%s", e->desc);
+    if (n == 0) snprintf(((detail *)d)->text, sizeof((detail *)d)->text, "%s", e->desc);
     return 0;
+}
+
+static detail h5_detail_or(const char *fallback)
+{
+    detail d;
+    snprintf(d.text, sizeof d.text, "%s", fallback);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, detail_cb, &d);
+    return d;
 }
 
 static detail h5_detail(void)
 {
-    detail d = {"unknown HDF5 error"};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, detail_cb, &d);
-    return d;
+    return h5_detail_or("unknown HDF5 error");
 }
 
 static hid_t mem_type(maf_h5_type t)
@@ -70,9 +76,14 @@ static hid_t mem_type(maf_h5_type t)
 
 static hid_t file_type(maf_h5_type t)
 {
-    const hid_t f[] = {H5T_IEEE_F32LE, H5T_IEEE_F64LE, H5T_STD_I32LE, H5T_STD_I64LE,
-                       H5T_STD_U64LE};
+    const hid_t f[] = {H5T_IEEE_F32LE, H5T_IEEE_F64LE, H5T_STD_I32LE, H5T_STD_I64LE, H5T_STD_U64LE};
     return f[t];
+}
+
+static const char *type_name(maf_h5_type t)
+{
+    const char *n[] = {"float32", "float64", "int32", "int64", "uint64"};
+    return n[t];
 }
 
 static bool is_int(maf_h5_type t)
@@ -315,7 +326,7 @@ maf_status maf_h5r_open(const char *path, maf_h5_reader **out)
     }
     if ((r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
         detail d = h5_detail();
-        st = strstr(d.text, "lock")
+        st = strstr(d.text, "unable to lock")
                  ? maf_fail(MAF_ERR_IO, "cannot open '%s': it is open for writing (%s)", path,
                             d.text)
                  : maf_fail(MAF_ERR_FORMAT, "cannot open '%s': not an HDF5 file or truncated (%s)",
@@ -376,8 +387,10 @@ static maf_status open_ds(maf_h5_reader *r, const char *name, int rank, hid_t *d
 {
     hid_t space = H5I_INVALID_HID;
     *ds = H5I_INVALID_HID;
-    if (!maf_h5r_has(r, name) || (*ds = H5Dopen2(r->file, name, H5P_DEFAULT)) < 0)
+    if (!maf_h5r_has(r, name))
         return maf_fail(MAF_ERR_FORMAT, "%s: no dataset '%s'", r->path, name);
+    if ((*ds = H5Dopen2(r->file, name, H5P_DEFAULT)) < 0)
+        return maf_fail(MAF_ERR_FORMAT, "%s: '%s' is not a dataset", r->path, name);
     if ((space = H5Dget_space(*ds)) < 0 || H5Sget_simple_extent_ndims(space) != rank ||
         H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
         if (space >= 0) H5Sclose(space);
@@ -407,14 +420,14 @@ static H5T_conv_ret_t conv_range(H5T_conv_except_t e, hid_t s, hid_t d, void *sb
 {
     (void)s, (void)d, (void)sb, (void)db, (void)ctx;
     return e == H5T_CONV_EXCEPT_RANGE_HI || e == H5T_CONV_EXCEPT_RANGE_LOW ? H5T_CONV_ABORT
-                                                                            : H5T_CONV_UNHANDLED;
+                                                                           : H5T_CONV_UNHANDLED;
 }
 
-/* read all of `ds` as `mtype` into out */
-static herr_t read_ds(hid_t ds, hid_t mtype, void *out)
+/* read all of `ds` as `mtype` into out; integer reads fail on values out of range */
+static herr_t read_ds(hid_t ds, hid_t mtype, bool check_range, void *out)
 {
     hid_t xfer = H5Pcreate(H5P_DATASET_XFER);
-    herr_t rc = xfer < 0 ? -1 : H5Pset_type_conv_cb(xfer, conv_range, NULL);
+    herr_t rc = xfer < 0 ? -1 : check_range ? H5Pset_type_conv_cb(xfer, conv_range, NULL) : 0;
     if (rc >= 0) rc = H5Dread(ds, mtype, H5S_ALL, H5S_ALL, xfer, out);
     if (xfer >= 0) H5Pclose(xfer);
     return rc;
@@ -437,15 +450,15 @@ static maf_status get(maf_h5_reader *r, const char *name, maf_h5_type t, void *o
     maf_status st = open_ds(r, name, 2, &ds, dims);
     if (st != MAF_OK) goto done;
     if (dims[0] != rows || dims[1] != cols) {
-        st = maf_fail(MAF_ERR_FORMAT, "%s: dataset '%s' is %llu x %llu, expected %zu x %zu",
-                      r->path, name, (unsigned long long)dims[0], (unsigned long long)dims[1],
-                      rows, cols);
+        st =
+            maf_fail(MAF_ERR_FORMAT, "%s: dataset '%s' is %llu x %llu, expected %zu x %zu", r->path,
+                     name, (unsigned long long)dims[0], (unsigned long long)dims[1], rows, cols);
     } else if ((ftype = H5Dget_type(ds)) < 0 || !class_fits(H5Tget_class(ftype), t)) {
         st = maf_fail(MAF_ERR_FORMAT, "%s: dataset '%s' does not hold %s", r->path, name,
                       is_int(t) ? "integers" : "floating-point numbers");
-    } else if (rows && cols && read_ds(ds, mem_type(t), out) < 0) {
-        st = maf_fail(MAF_ERR_FORMAT, "%s: cannot read dataset '%s' (values out of range?): %s",
-                      r->path, name, h5_detail().text);
+    } else if (rows && cols && read_ds(ds, mem_type(t), is_int(t), out) < 0) {
+        st = maf_fail(MAF_ERR_FORMAT, "%s: cannot read dataset '%s' as %s: %s", r->path, name,
+                      type_name(t), h5_detail_or("a value is out of range").text);
     }
     if (ftype >= 0) H5Tclose(ftype);
     H5Dclose(ds);
@@ -501,9 +514,9 @@ maf_status maf_h5r_get_table(maf_h5_reader *r, const char *name, const maf_h5_fi
                       (unsigned long long)dims[0], name);
         goto close_types;
     }
-    if (buf && read_ds(ds, mtype, buf) < 0) {
+    if (buf && read_ds(ds, mtype, true, buf) < 0) {
         st = maf_fail(MAF_ERR_FORMAT, "%s: cannot read table '%s': %s", r->path, name,
-                      h5_detail().text);
+                      h5_detail_or("a value is out of range").text);
         free(buf);
         goto close_types;
     }
@@ -528,7 +541,8 @@ static maf_status open_attr(maf_h5_reader *r, const char *obj, const char *attr,
     *a = *type = H5I_INVALID_HID;
     if (o >= 0 && H5Aexists(o, attr) > 0) *a = H5Aopen(o, attr, H5P_DEFAULT);
     if (o >= 0) H5Oclose(o);
-    if (*a < 0) return maf_fail(MAF_ERR_FORMAT, "%s: no attribute '%s' on '%s'", r->path, attr, obj);
+    if (*a < 0)
+        return maf_fail(MAF_ERR_FORMAT, "%s: no attribute '%s' on '%s'", r->path, attr, obj);
     bool scalar = (space = H5Aget_space(*a)) >= 0 && H5Sget_simple_extent_npoints(space) == 1;
     if (space >= 0) H5Sclose(space);
     if (scalar && (*type = H5Aget_type(*a)) >= 0) return MAF_OK;

@@ -14,14 +14,13 @@
 #include "maf/config.h"
 
 /* every field of maf_config: S = string, N = number/bool/enum */
+/* clang-format off */
 #define CFG_FIELDS(S, N)                                                                           \
-    S(path)                                                                                        \
-    S(train)                                                                                       \
-    S(val)                                                                                         \
-    S(test) N(builtin_rows) N(standardize) N(blocks) N(hidden) N(layers) N(activation)             \
-        N(batch_norm) N(order) N(degrees) N(log_scale_bound) N(batch_size) N(lr) N(weight_decay)   \
-            N(clip_norm) N(patience) N(max_epochs) N(max_steps) N(eval_every) N(seed) S(dir)       \
-                N(tail_threshold)
+    S(path) S(train) S(val) S(test) N(builtin_rows) N(standardize)                                 \
+    N(blocks) N(hidden) N(layers) N(activation) N(batch_norm) N(order) N(degrees)                  \
+    N(log_scale_bound) N(batch_size) N(lr) N(weight_decay) N(clip_norm) N(patience)                \
+    N(max_epochs) N(max_steps) N(eval_every) N(seed) S(dir) N(tail_threshold)
+/* clang-format on */
 
 /* name of the first field where a and b differ (same = false) or agree (same = true), or NULL */
 static const char *cfg_field(const maf_config *a, const maf_config *b, bool same)
@@ -228,6 +227,11 @@ static void test_syntax_accepted(void **state)
     CHECK_OK(load_text("[data]\npath = builtin:funnel_4\n", &c));
     assert_string_equal(c.path, "builtin:funnel_4");
     CHECK_OK(load_text("\xEF\xBB\xBF[model]\nlayers = 3\n", &c)); /* UTF-8 byte order mark */
+    assert_int_equal(c.layers, 3);
+    CHECK_OK(load_text("[output]\r\ndir = a b\r\n[model]\r\nlayers\t=\t4\r\n", &c)); /* CRLF */
+    assert_string_equal(c.dir, "a b");
+    assert_int_equal(c.layers, 4);
+    CHECK_OK(load_text("[model]\nlayers = 3", &c)); /* no final newline */
     assert_int_equal(c.layers, 3);
 }
 

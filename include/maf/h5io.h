@@ -60,8 +60,7 @@ maf_status maf_h5w_put_table(maf_h5_writer *w, const char *name, const maf_h5_fi
                              size_t nfields, size_t record_size, const void *records, size_t n);
 /* Attributes on the object `obj` ("/" for the file root, or a dataset/group written before);
  * an existing attribute of the same name is replaced. */
-maf_status maf_h5w_attr_str(maf_h5_writer *w, const char *obj, const char *attr,
-                            const char *value);
+maf_status maf_h5w_attr_str(maf_h5_writer *w, const char *obj, const char *attr, const char *value);
 maf_status maf_h5w_attr_f64(maf_h5_writer *w, const char *obj, const char *attr, double value);
 maf_status maf_h5w_attr_i64(maf_h5_writer *w, const char *obj, const char *attr, int64_t value);
 /* Flush and close, fsync the file, rename it over `path`, fsync the folder. On a failure before
