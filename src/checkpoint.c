@@ -34,8 +34,7 @@ static maf_status put_tensors(maf_h5_writer *w, const maf_flow *f, const char *g
     for (int t = 0; t < maf_flow_num_tensors(f); t++) {
         const maf_tensor_info *ti = maf_flow_tensor(f, t);
         snprintf(name, sizeof name, "%s/%s", group, ti->name);
-        maf_status st = put_real(w, name, values + ti->offset, (size_t)ti->rows,
-                                        (size_t)ti->cols);
+        maf_status st = put_real(w, name, values + ti->offset, (size_t)ti->rows, (size_t)ti->cols);
         if (st != MAF_OK) return st;
     }
     return MAF_OK;
@@ -63,7 +62,8 @@ static double *bn_snapshot(const maf_flow *f)
     double *bn = calloc((size_t)c->blocks * 2 * c->dim + 1, sizeof *bn);
     if (!bn) return NULL;
     for (int k = 0; k < c->blocks && c->batch_norm; k++)
-        maf_flow_get_bn_stats(f, k, bn + (size_t)k * 2 * c->dim, bn + (size_t)k * 2 * c->dim + c->dim);
+        maf_flow_get_bn_stats(f, k, bn + (size_t)k * 2 * c->dim,
+                              bn + (size_t)k * 2 * c->dim + c->dim);
     return bn;
 }
 
@@ -150,8 +150,7 @@ static maf_status get_tensors(maf_h5_reader *r, maf_flow *f, const char *group, 
     for (int t = 0; t < maf_flow_num_tensors(f); t++) {
         const maf_tensor_info *ti = maf_flow_tensor(f, t);
         snprintf(name, sizeof name, "%s/%s", group, ti->name);
-        maf_status st = get_real(r, name, values + ti->offset, (size_t)ti->rows,
-                                        (size_t)ti->cols);
+        maf_status st = get_real(r, name, values + ti->offset, (size_t)ti->rows, (size_t)ti->cols);
         if (st != MAF_OK) return st;
     }
     return MAF_OK;
@@ -329,7 +328,8 @@ maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
     TRY(maf_h5r_attr_f64(r, "/", "loss_count", &state->loss_count));
     TRY(maf_h5r_attr_i64(r, "/", "n_ranks", &n_ranks));
     if (n_ranks < 1 || n_ranks > 10000000) {
-        st = maf_fail(MAF_ERR_FORMAT, "%s: n_ranks = %lld is out of range", path, (long long)n_ranks);
+        st = maf_fail(MAF_ERR_FORMAT, "%s: n_ranks = %lld is out of range", path,
+                      (long long)n_ranks);
         goto out;
     }
     state->n_ranks = (int)n_ranks;

@@ -124,7 +124,8 @@ static maf_status read_builtin(const char *name, const char *dataset, long train
     out->global_rows = split == 0 ? (size_t)train_rows : (size_t)(train_rows / 10);
     maf_shard_range(out->global_rows, rank, size, &out->first_row, &out->rows);
     out->x = malloc((out->rows ? out->rows : 1) * (size_t)out->dim * sizeof *out->x);
-    if (!out->x) return maf_fail(MAF_ERR_NOMEM, "%s: out of memory for %zu rows", out->source, out->rows);
+    if (!out->x)
+        return maf_fail(MAF_ERR_NOMEM, "%s: out of memory for %zu rows", out->source, out->rows);
     return maf_builtin_generate(name, split, out->first_row, out->rows, seed, out->x);
 }
 
@@ -144,8 +145,12 @@ static maf_status read_hdf5(const char *path, const char *dataset, MPI_Comm comm
     file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (file < 0) {
         FILE *fp = fopen(path, "rb");
-        if (!fp) st = maf_fail(MAF_ERR_IO, "cannot open data file '%s': no such file or not readable", path);
-        else st = maf_fail(MAF_ERR_FORMAT, "cannot open data file '%s': not an HDF5 file, or truncated", path);
+        if (!fp)
+            st = maf_fail(MAF_ERR_IO, "cannot open data file '%s': no such file or not readable",
+                          path);
+        else
+            st = maf_fail(MAF_ERR_FORMAT,
+                          "cannot open data file '%s': not an HDF5 file, or truncated", path);
         if (fp) fclose(fp);
         goto out;
     }
@@ -166,8 +171,9 @@ static maf_status read_hdf5(const char *path, const char *dataset, MPI_Comm comm
     fspace = H5Dget_space(dset);
     hsize_t dims[2] = {0, 0};
     if (H5Sget_simple_extent_ndims(fspace) != 2) {
-        st = maf_fail(MAF_ERR_DATA, "%s: dataset '%s' must be 2-D (rows x columns), it has %d dimensions",
-                      path, dataset, H5Sget_simple_extent_ndims(fspace));
+        st = maf_fail(MAF_ERR_DATA,
+                      "%s: dataset '%s' must be 2-D (rows x columns), it has %d dimensions", path,
+                      dataset, H5Sget_simple_extent_ndims(fspace));
         goto out;
     }
     H5Sget_simple_extent_dims(fspace, dims, NULL);
@@ -259,7 +265,8 @@ maf_status maf_data_read(const char *path, const char *dataset, long builtin_row
     snprintf(out->source, sizeof out->source, "%s:/%s", path, dataset);
     maf_status st;
     if (maf_builtin_is(path))
-        st = read_builtin(path + strlen(BUILTIN_PREFIX), dataset, builtin_rows, seed, rank, size, out);
+        st = read_builtin(path + strlen(BUILTIN_PREFIX), dataset, builtin_rows, seed, rank, size,
+                          out);
     else
         st = read_hdf5(path, dataset, comm, rank, size, out);
     st = maf_mpi_agree(comm, st);
@@ -324,10 +331,11 @@ maf_status maf_standardizer_fit(maf_standardizer *st, const maf_shard *train, MP
         if (!(st->std[d] > 0) || !isfinite(st->std[d])) {
             free(acc);
             maf_standardizer_free(st);
-            return maf_fail(MAF_ERR_DATA,
-                            "%s: column %d is constant (std 0): its density is degenerate; drop the "
-                            "column or set [data] standardize = false",
-                            train->source, d);
+            return maf_fail(
+                MAF_ERR_DATA,
+                "%s: column %d is constant (std 0): its density is degenerate; drop the "
+                "column or set [data] standardize = false",
+                train->source, d);
         }
         st->log_jacobian -= log(st->std[d]);
     }

@@ -43,7 +43,7 @@ static void quiet_off(quiet_state q)
     H5Eset_auto2(H5E_DEFAULT, q.fn, q.data);
 }
 
-/* the innermost message on HDF5's error stack, e.g. "file signature not found" */
+/* the innermost message on HDF5's error stack ("file signature not found"), or `fallback` */
 typedef struct {
     char text[200];
 } detail;
@@ -54,17 +54,12 @@ static herr_t detail_cb(unsigned n, const H5E_error2_t *e, void *d)
     return 0;
 }
 
-static detail h5_detail_or(const char *fallback)
+static detail h5_detail(const char *fallback)
 {
     detail d;
     snprintf(d.text, sizeof d.text, "%s", fallback);
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, detail_cb, &d);
     return d;
-}
-
-static detail h5_detail(void)
-{
-    return h5_detail_or("unknown HDF5 error");
 }
 
 static hid_t mem_type(maf_h5_type t)
@@ -137,7 +132,8 @@ maf_status maf_h5w_create(const char *path, maf_h5_writer **out)
     if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
         w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (fapl < 0 || w->file < 0) {
-        st = maf_fail(MAF_ERR_IO, "cannot create '%s': %s", w->tmp, h5_detail().text);
+        st = maf_fail(MAF_ERR_IO, "cannot create '%s': %s", w->tmp,
+                      h5_detail("unknown HDF5 error").text);
         goto free_writer;
     }
     *out = w;
@@ -171,7 +167,7 @@ static maf_status put(maf_h5_writer *w, const char *name, hid_t mtype, hid_t fty
     if (space >= 0) ds = create_ds(w, name, ftype, space);
     if (ds < 0 || (count && H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
         st = maf_fail(MAF_ERR_IO, "%s: cannot write dataset '%s': %s", w->tmp, name,
-                      h5_detail().text);
+                      h5_detail("unknown HDF5 error").text);
     if (ds >= 0) H5Dclose(ds);
     if (space >= 0) H5Sclose(space);
     quiet_off(q);
@@ -223,7 +219,7 @@ static maf_status put_attr(maf_h5_writer *w, const char *obj, const char *attr, 
         a = H5Acreate2(o, attr, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
     if (a < 0 || H5Awrite(a, mtype, value) < 0)
         st = maf_fail(MAF_ERR_IO, "%s: cannot write attribute '%s' of '%s': %s", w->tmp, attr, obj,
-                      h5_detail().text);
+                      h5_detail("unknown HDF5 error").text);
     if (a >= 0) H5Aclose(a);
     if (space >= 0) H5Sclose(space);
     H5Oclose(o);
@@ -278,7 +274,8 @@ maf_status maf_h5w_commit(maf_h5_writer *w)
     herr_t closed = H5Fclose(w->file);
     int fd = -1;
     if (closed < 0) {
-        st = maf_fail(MAF_ERR_IO, "cannot close '%s': %s", w->tmp, h5_detail().text);
+        st = maf_fail(MAF_ERR_IO, "cannot close '%s': %s", w->tmp,
+                      h5_detail("unknown HDF5 error").text);
         goto remove_tmp;
     }
     if ((fd = open(w->tmp, O_RDONLY)) < 0 || fsync(fd) != 0 || rename(w->tmp, w->path) != 0) {
@@ -325,10 +322,12 @@ maf_status maf_h5r_open(const char *path, maf_h5_reader **out)
         goto free_reader;
     }
     if ((r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        detail d = h5_detail();
+        detail d = h5_detail("unknown HDF5 error");
         st = strstr(d.text, "unable to lock")
-                 ? maf_fail(MAF_ERR_IO, "cannot open '%s': it is open for writing (%s)", path,
-                            d.text)
+                 ? maf_fail(MAF_ERR_IO,
+                            "cannot open '%s': it is open for writing elsewhere, or the file "
+                            "system has no locks (then set HDF5_USE_FILE_LOCKING=FALSE) (%s)",
+                            path, d.text)
                  : maf_fail(MAF_ERR_FORMAT, "cannot open '%s': not an HDF5 file or truncated (%s)",
                             path, d.text);
         goto free_reader;
@@ -406,8 +405,8 @@ maf_status maf_h5r_shape(maf_h5_reader *r, const char *name, size_t *rows, size_
 {
     if (!r || !name || !rows || !cols) return maf_fail(MAF_ERR_ARG, "maf_h5r_shape: no argument");
     quiet_state q = quiet_on();
-    hid_t ds;
-    hsize_t dims[2];
+    hid_t ds = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
     maf_status st = open_ds(r, name, 2, &ds, dims);
     if (st == MAF_OK) *rows = dims[0], *cols = dims[1], H5Dclose(ds);
     quiet_off(q);
@@ -445,8 +444,8 @@ static maf_status get(maf_h5_reader *r, const char *name, maf_h5_type t, void *o
     if (!r || !name || (!out && rows && cols))
         return maf_fail(MAF_ERR_ARG, "maf_h5r_get: no reader, name or buffer");
     quiet_state q = quiet_on();
-    hid_t ds, ftype = H5I_INVALID_HID;
-    hsize_t dims[2];
+    hid_t ds = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
     maf_status st = open_ds(r, name, 2, &ds, dims);
     if (st != MAF_OK) goto done;
     if (dims[0] != rows || dims[1] != cols) {
@@ -458,7 +457,7 @@ static maf_status get(maf_h5_reader *r, const char *name, maf_h5_type t, void *o
                       is_int(t) ? "integers" : "floating-point numbers");
     } else if (rows && cols && read_ds(ds, mem_type(t), is_int(t), out) < 0) {
         st = maf_fail(MAF_ERR_FORMAT, "%s: cannot read dataset '%s' as %s: %s", r->path, name,
-                      type_name(t), h5_detail_or("a value is out of range").text);
+                      type_name(t), h5_detail("a value is out of range").text);
     }
     if (ftype >= 0) H5Tclose(ftype);
     H5Dclose(ds);
@@ -487,8 +486,8 @@ maf_status maf_h5r_get_table(maf_h5_reader *r, const char *name, const maf_h5_fi
     *records = NULL;
     *n = 0;
     quiet_state q = quiet_on();
-    hid_t ds, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
-    hsize_t dims[1];
+    hid_t ds = H5I_INVALID_HID, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+    hsize_t dims[1] = {0};
     void *buf = NULL;
     maf_status st = open_ds(r, name, 1, &ds, dims);
     if (st != MAF_OK) goto done;
@@ -516,7 +515,7 @@ maf_status maf_h5r_get_table(maf_h5_reader *r, const char *name, const maf_h5_fi
     }
     if (buf && read_ds(ds, mtype, true, buf) < 0) {
         st = maf_fail(MAF_ERR_FORMAT, "%s: cannot read table '%s': %s", r->path, name,
-                      h5_detail_or("a value is out of range").text);
+                      h5_detail("a value is out of range").text);
         free(buf);
         goto close_types;
     }
@@ -556,7 +555,7 @@ static maf_status get_attr_num(maf_h5_reader *r, const char *obj, const char *at
                                hid_t mtype, void *value)
 {
     quiet_state q = quiet_on();
-    hid_t a, type;
+    hid_t a = H5I_INVALID_HID, type = H5I_INVALID_HID;
     maf_status st = open_attr(r, obj, attr, &a, &type);
     if (st != MAF_OK) goto done;
     H5T_class_t c = H5Tget_class(type);
@@ -565,7 +564,7 @@ static maf_status get_attr_num(maf_h5_reader *r, const char *obj, const char *at
                       integer ? "an integer" : "a number");
     else if (H5Aread(a, mtype, value) < 0)
         st = maf_fail(MAF_ERR_FORMAT, "%s: cannot read attribute '%s' of '%s': %s", r->path, attr,
-                      obj, h5_detail().text);
+                      obj, h5_detail("unknown HDF5 error").text);
     H5Tclose(type);
     H5Aclose(a);
 done:
@@ -588,7 +587,7 @@ maf_status maf_h5r_attr_str(maf_h5_reader *r, const char *obj, const char *attr,
     if (!value) return maf_fail(MAF_ERR_ARG, "maf_h5r_attr_str: no output");
     *value = NULL;
     quiet_state q = quiet_on();
-    hid_t a, type, mtype = H5I_INVALID_HID;
+    hid_t a = H5I_INVALID_HID, type = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
     maf_status st = open_attr(r, obj, attr, &a, &type);
     if (st != MAF_OK) goto done;
     bool vlen = H5Tis_variable_str(type) > 0;
@@ -605,7 +604,7 @@ maf_status maf_h5r_attr_str(maf_h5_reader *r, const char *obj, const char *attr,
         (!vlen && !(s = calloc(len + 1, 1))) || H5Aread(a, mtype, vlen ? (void *)&vs : s) < 0 ||
         (vlen && !(s = strdup(vs ? vs : "")))) {
         st = maf_fail(MAF_ERR_FORMAT, "%s: cannot read attribute '%s' of '%s': %s", r->path, attr,
-                      obj, h5_detail().text);
+                      obj, h5_detail("unknown HDF5 error").text);
         free(s);
         s = NULL;
     }

@@ -30,8 +30,10 @@ maf_status maf_mpi_agree(MPI_Comm comm, maf_status local)
     memset(&m, 0, sizeof m);
     if (rank == first) {
         m.status = local;
-        if (size > 1) snprintf(m.msg, sizeof m.msg, "[rank %d] %s", rank, maf_last_error());
-        else snprintf(m.msg, sizeof m.msg, "%s", maf_last_error());
+        if (size > 1)
+            snprintf(m.msg, sizeof m.msg, "[rank %d] %s", rank, maf_last_error());
+        else
+            snprintf(m.msg, sizeof m.msg, "%s", maf_last_error());
     }
     if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, comm) != MPI_SUCCESS)
         return maf_fail(MAF_ERR_MPI, "MPI_Bcast failed while ranks agreed on a failure");

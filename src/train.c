@@ -43,9 +43,9 @@ typedef struct {
     int D, K, local_batch, chunk;
     size_t nparam;
 
-    uint32_t *perm;  /* this rank's shuffled training rows */
-    size_t cursor;   /* next position in perm */
-    maf_rng rng;     /* shuffle stream, advanced by each shuffle */
+    uint32_t *perm;         /* this rank's shuffled training rows */
+    size_t cursor;          /* next position in perm */
+    maf_rng rng;            /* shuffle stream, advanced by each shuffle */
     maf_rng rng_at_shuffle; /* its state before the current permutation was drawn */
 
     maf_real *batch;
@@ -58,6 +58,7 @@ typedef struct {
     int64_t steps_per_epoch;
     reducer_ctx red;
     maf_evallog *log;
+    int64_t test_stop_step; /* testing hook, see train.h; 0 = off */
 } trainer;
 
 static double now(void)
@@ -179,6 +180,10 @@ static maf_status setup(trainer *t)
     /* until validation improves, the best model is the initial one */
     memcpy(t->best_params, maf_flow_params(t->flow), t->nparam * sizeof *t->best_params);
     maf_rng_seed(&t->rng, c->seed, 1000 + (uint64_t)t->rank);
+    const char *stop_at = getenv("MAF_TEST_STOP_AT_STEP"),
+               *stop_rank = getenv("MAF_TEST_STOP_RANK");
+    if (stop_at && (stop_rank ? atoi(stop_rank) : t->size - 1) == t->rank)
+        t->test_stop_step = atoll(stop_at);
     return MAF_OK;
 }
 
@@ -255,8 +260,9 @@ static maf_status evaluate_val(trainer *t, double *val, int64_t *nonfinite)
     double good = (double)t->val.global_rows - acc[1];
     *val = acc[1] > 0 ? -INFINITY : acc[0] / good;
     if (acc[1] > 0)
-        say(t, "warning: %s: %lld of %zu rows have a non-finite log-likelihood (first: row %.0f); "
-               "validation counts as -inf",
+        say(t,
+            "warning: %s: %lld of %zu rows have a non-finite log-likelihood (first: row %.0f); "
+            "validation counts as -inf",
             t->val.source, (long long)acc[1], t->val.global_rows, first);
     return MAF_OK;
 }
@@ -332,8 +338,9 @@ static maf_status resume(trainer *t)
         if (t->cursor > t->train.rows) t->cursor = t->train.rows;
     } else {
         /* a different rank count re-shards the data: fresh per-rank streams (not bitwise) */
-        say(t, "resuming a %d-rank run on %d ranks: data re-sharded, shuffles re-seeded (the run "
-               "continues but is not bitwise identical to an uninterrupted one)",
+        say(t,
+            "resuming a %d-rank run on %d ranks: data re-sharded, shuffles re-seeded (the run "
+            "continues but is not bitwise identical to an uninterrupted one)",
             t->state.n_ranks, t->size);
         maf_rng_seed(&t->rng, t->cfg->seed ^ (uint64_t)t->state.step, 1000 + (uint64_t)t->rank);
         reshuffle(t);
@@ -363,7 +370,8 @@ static maf_status final_test(trainer *t, maf_train_result *res)
     maf_flow_set_train(t->flow, false);
     double *mine = malloc((t->test.rows ? t->test.rows : 1) * sizeof *mine);
     double acc[3] = {0, 0, INFINITY};
-    maf_status st = mine ? eval_sum(t, &t->test, acc, mine) : maf_fail(MAF_ERR_NOMEM, "out of memory");
+    maf_status st =
+        mine ? eval_sum(t, &t->test, acc, mine) : maf_fail(MAF_ERR_NOMEM, "out of memory");
     st = maf_mpi_agree(t->comm, st);
     int *counts = NULL, *displs = NULL;
     double *all = NULL;
@@ -424,15 +432,17 @@ static maf_status final_test(trainer *t, maf_train_result *res)
         res->test_nonfinite = (int64_t)(N - good);
         res->test_loglik = mean;
         res->test_2se = good > 1 ? 2 * sqrt(s2 / (double)(good - 1)) / sqrt((double)good) : NAN;
-        res->test_median = good ? (good % 2 ? all[good / 2] : 0.5 * (all[good / 2 - 1] + all[good / 2])) : NAN;
+        res->test_median =
+            good ? (good % 2 ? all[good / 2] : 0.5 * (all[good / 2 - 1] + all[good / 2])) : NAN;
         res->test_worst = worst;
         res->test_below = (int64_t)below;
         res->tail_threshold = t->cfg->tail_threshold;
     }
     /* everyone gets rank 0's summary */
-    double summary[8] = {(double)res->test_rows, (double)res->test_nonfinite, res->test_loglik,
-                         res->test_2se, res->test_median, res->test_worst, (double)res->test_below,
-                         res->tail_threshold};
+    double summary[8] = {(double)res->test_rows,  (double)res->test_nonfinite,
+                         res->test_loglik,        res->test_2se,
+                         res->test_median,        res->test_worst,
+                         (double)res->test_below, res->tail_threshold};
     MPI_Bcast(summary, 8, MPI_DOUBLE, 0, t->comm);
     res->test_rows = (int64_t)summary[0];
     res->test_nonfinite = (int64_t)summary[1];
@@ -451,6 +461,18 @@ out:
 }
 
 /* ---- the loop ---- */
+
+static bool limit_reached(const trainer *t)
+{
+    const maf_config *c = t->cfg;
+    return (c->max_steps > 0 && t->state.step >= c->max_steps) ||
+           (c->max_epochs > 0 && t->state.step >= (int64_t)c->max_epochs * t->steps_per_epoch);
+}
+
+static bool run_is_done(const trainer *t)
+{
+    return t->state.bad_evals >= t->cfg->patience || limit_reached(t);
+}
 
 static maf_status make_output_dir(trainer *t)
 {
@@ -489,14 +511,19 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
         if (st != MAF_OK) return maf_mpi_agree(t->comm, st); /* a failed BN reduction */
         double loss = 0, nonfinite = 0;
         for (int i = 0; i < t->local_batch; i++) {
-            if (isfinite(t->logp[i])) loss -= t->logp[i];
-            else nonfinite++;
+            if (isfinite(t->logp[i]))
+                loss -= t->logp[i];
+            else
+                nonfinite++;
         }
-        g[t->nparam + SLOT_STOP] = t->opt->stop_request && *t->opt->stop_request ? 1.0f : 0.0f;
+        bool stop_here = (t->opt->stop_request && *t->opt->stop_request) ||
+                         t->state.step + 1 == t->test_stop_step;
+        g[t->nparam + SLOT_STOP] = stop_here ? 1.0f : 0.0f;
         g[t->nparam + SLOT_LOSS] = (maf_real)loss;
         g[t->nparam + SLOT_NONFINITE] = (maf_real)nonfinite;
         double t0 = now();
-        MAF_MPI(MPI_Allreduce(MPI_IN_PLACE, g, (int)t->nparam + NSLOTS, MPI_FLOAT, MPI_SUM, t->comm));
+        MAF_MPI(
+            MPI_Allreduce(MPI_IN_PLACE, g, (int)t->nparam + NSLOTS, MPI_FLOAT, MPI_SUM, t->comm));
         comm_window += now() - t0;
         if (g[t->nparam + SLOT_NONFINITE] > 0)
             return maf_fail(MAF_ERR_NUMERIC,
@@ -512,16 +539,14 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
         t->state.loss_sum += g[t->nparam + SLOT_LOSS];
         t->state.loss_count += c->batch_size;
         bool stop = g[t->nparam + SLOT_STOP] > 0;
-        bool at_max = c->max_steps > 0 && t->state.step >= c->max_steps;
-        bool epoch_limit = c->max_epochs > 0 &&
-                           t->state.step >= (int64_t)c->max_epochs * t->steps_per_epoch;
+        bool at_limit = limit_reached(t);
         if (stop) {
             say(t, "stop requested: stopping after step %lld, writing %s", (long long)t->state.step,
                 t->path_latest);
             res->stopped = true;
             return write_checkpoint(t, t->path_latest, "latest", true);
         }
-        if (!last_before_eval && !at_max && !epoch_limit) continue;
+        if (!last_before_eval && !at_limit) continue;
 
         /* evaluation */
         double dt = now() - t_window;
@@ -540,7 +565,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             t->state.bad_evals++;
         }
         bool patience_out = t->state.bad_evals >= c->patience;
-        bool done = patience_out || at_max || epoch_limit;
+        bool done = patience_out || at_limit;
         maf_progress p = {
             .step = t->state.step,
             .epoch = (double)t->state.step / (double)t->steps_per_epoch,
@@ -578,7 +603,8 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             if (t->opt->progress) t->opt->progress(&p, t->opt->ctx);
         }
         if ((st = maf_mpi_agree(t->comm, st)) != MAF_OK) return st;
-        if (improved && (st = write_checkpoint(t, t->path_best, "best", false)) != MAF_OK) return st;
+        if (improved && (st = write_checkpoint(t, t->path_best, "best", false)) != MAF_OK)
+            return st;
         if (done) t->state.finished = 1;
         if ((st = write_checkpoint(t, t->path_latest, "latest", true)) != MAF_OK) return st;
         if (done) {
@@ -616,20 +642,23 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
     if ((st = load_data(&t)) != MAF_OK) goto out;
     st = maf_mpi_agree(comm, setup(&t));
     if (st != MAF_OK) goto out;
-    say(&t, "data: %s  train %zu, val %zu, test %zu rows x %d columns on %d rank(s); batch %d "
-            "(%d on this rank), %lld steps per epoch",
+    say(&t,
+        "data: %s  train %zu, val %zu, test %zu rows x %d columns on %d rank(s); batch %d "
+        "(%d on this rank), %lld steps per epoch",
         cfg->path, t.train.global_rows, t.val.global_rows, t.test.global_rows, t.D, t.size,
         cfg->batch_size, t.local_batch, (long long)t.steps_per_epoch);
     if (opt && opt->resume) {
         if ((st = resume(&t)) != MAF_OK) goto out;
         say(&t, "resumed from %s at step %lld (best validation %.4f)", t.path_latest,
             (long long)t.state.step, t.state.best_val);
+        /* a finished run continues if the configuration now allows more steps */
+        if (t.state.finished && !run_is_done(&t)) t.state.finished = 0;
     } else {
         reshuffle(&t);
     }
     if (t.rank == 0)
-        st = maf_evallog_open(t.path_log, t.config_text,
-                              opt && opt->resume ? t.state.step : -1, &t.log);
+        st = maf_evallog_open(t.path_log, t.config_text, opt && opt->resume ? t.state.step : -1,
+                              &t.log);
     if ((st = maf_mpi_agree(comm, st)) != MAF_OK) goto out;
     if (!t.state.finished) {
         st = train_loop(&t, res);

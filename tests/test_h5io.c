@@ -32,7 +32,10 @@ static int make_dir(void **state)
     tmp_state *t = calloc(1, sizeof *t);
     if (!t) return -1;
     strcpy(t->dir, "/tmp/maf_h5io_XXXXXX");
-    if (!mkdtemp(t->dir)) return free(t), -1;
+    if (!mkdtemp(t->dir)) {
+        free(t);
+        return -1;
+    }
     snprintf(t->path, sizeof t->path, "%s/f.h5", t->dir);
     *state = t;
     return 0;
@@ -134,7 +137,7 @@ static void test_writer_round_trip(void **state)
     float g32[12];
     double g64[12];
     int32_t h32[4];
-    int64_t h64[3];
+    int64_t h64[4];
     uint64_t hu[2];
     CHECK_OK(maf_h5r_get_f32(r, "model/made0.w0", g32, 3, 4));
     assert_memory_equal(g32, f32, sizeof f32);
@@ -190,7 +193,10 @@ static void test_fixed_length_string(void **state)
     H5Tset_strpad(type, H5T_STR_NULLPAD);
     hid_t a = H5Acreate2(f, "name", type, space, H5P_DEFAULT, H5P_DEFAULT);
     assert_true(a >= 0 && H5Awrite(a, type, "abcde") >= 0);
-    H5Aclose(a), H5Sclose(space), H5Tclose(type), H5Fclose(f);
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Fclose(f);
     maf_h5_reader *r;
     char *s;
     CHECK_OK(maf_h5r_open(t->path, &r));
@@ -531,15 +537,19 @@ static void test_evallog_survives_sigkill(void **state)
             append_forever(t->path, p[1]);
         }
         close(p[1]);
-        /* delays from 0 to ~0.3 s: the kill lands while opening, mid-append, between appends */
-        long us = trial < 4 ? trial * 300L : 1000L + rand() % (trial < 14 ? 30000 : 300000);
-        struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+        /* the first trials kill during the child's open; the others once the child has
+         * appended 1 to ~60 rows, plus a random delay of up to 3 ms (about 3 appends here), so
+         * the kill lands at varied moments of an append whatever the speed (also in valgrind) */
+        int64_t k, done = -1;
+        long wait_rows = trial < 4 ? -1 : 1 + (trial - 4) * 3;
+        long us = trial < 4 ? trial * 300L : rand() % 3000;
+        while (done < wait_rows && read(p[0], &k, sizeof k) == sizeof k) done = k;
+        struct timespec ts = {0, us * 1000};
         nanosleep(&ts, NULL);
         assert_int_equal(kill(pid, SIGKILL), 0);
         int ws;
         assert_int_equal(waitpid(pid, &ws, 0), pid);
         if (!WIFSIGNALED(ws)) fail_msg("trial %d: child exited with %d", trial, WEXITSTATUS(ws));
-        int64_t k, done = -1;
         while (read(p[0], &k, sizeof k) == sizeof k) done = k;
         close(p[0]);
         maf_eval_row *rows;
@@ -559,8 +569,8 @@ static void test_evallog_survives_sigkill(void **state)
         }
         free(rows);
         with_rows += done > 0;
-        print_message("trial %2d: killed after %6ld us, %4lld appended, %4zu rows on disk\n", trial,
-                      us, (long long)done, n);
+        print_message("trial %2d: killed %4ld us after row %2ld: %3lld appended, %3zu on disk\n",
+                      trial, us, wait_rows, (long long)done, n);
     }
     assert_true(with_rows >= trials / 2); /* most kills came after appends, not before */
 }

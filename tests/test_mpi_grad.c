@@ -28,7 +28,8 @@ static maf_flow *make(int max_batch, maf_activation act)
     /* move biases and batch-norm parameters off zero: the same on every rank */
     maf_real *p = maf_flow_params(f);
     const maf_real *m = maf_flow_param_mask(f);
-    for (size_t i = 0; i < maf_flow_num_params(f); i++) p[i] += (maf_real)(0.2 * maf_rng_normal(&r)) * m[i];
+    for (size_t i = 0; i < maf_flow_num_params(f); i++)
+        p[i] += (maf_real)(0.2 * maf_rng_normal(&r)) * m[i];
     return f;
 }
 
@@ -52,7 +53,8 @@ static void check_case(maf_activation act, double l2)
     maf_flow_set_reducer(dist, maf_mpi_reduce_sum, &comm);
     double lp_d[B], lp_s[B];
     MT_CHECK(maf_flow_log_prob(dist, x + first * D, share, lp_d) == MAF_OK, "%s", maf_last_error());
-    MT_CHECK(maf_flow_backward(dist, 1.0 / B, rank == 0 ? l2 : 0) == MAF_OK, "%s", maf_last_error());
+    MT_CHECK(maf_flow_backward(dist, 1.0 / B, rank == 0 ? l2 : 0) == MAF_OK, "%s",
+             maf_last_error());
     size_t np = maf_flow_num_params(dist);
     maf_real *g = maf_flow_grads(dist);
     MPI_Allreduce(MPI_IN_PLACE, g, (int)np, MPI_FLOAT, MPI_SUM, comm);
@@ -86,7 +88,8 @@ static void check_case(maf_activation act, double l2)
     maf_adam *a;
     MT_CHECK(maf_adam_create(&ac, np, &a) == MAF_OK, "adam");
     maf_adam_step(a, maf_flow_params(dist), g, NULL);
-    maf_real *p = maf_flow_params(dist), *lo = malloc(np * sizeof *lo), *hi = malloc(np * sizeof *hi);
+    maf_real *p = maf_flow_params(dist), *lo = malloc(np * sizeof *lo),
+             *hi = malloc(np * sizeof *hi);
     MPI_Allreduce(p, lo, (int)np, MPI_FLOAT, MPI_MIN, comm);
     MPI_Allreduce(p, hi, (int)np, MPI_FLOAT, MPI_MAX, comm);
     size_t differ = 0;

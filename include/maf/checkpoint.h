@@ -56,7 +56,7 @@ typedef struct {
     const char *config_text; /* resolved config (INI) */
     maf_flow *flow;          /* parameters and eval batch-norm statistics */
     const maf_standardizer *stdz;
-    maf_adam *adam;           /* NULL: no optimiser state */
+    maf_adam *adam;              /* NULL: no optimiser state */
     const maf_real *best_params; /* NULL: no best copy; else maf_flow_num_params values */
     const double *best_bn;       /* K x 2 x D (mean, var per layer) or NULL */
     const maf_train_state *state;

@@ -59,7 +59,7 @@ maf_status maf_builtin_logpdf(const char *name, const maf_real *x, size_t n, dou
 /* z-scoring with the global training mean and standard deviation (over all ranks). */
 typedef struct {
     int dim;
-    double *mean, *std; /* dim values each */
+    double *mean, *std;  /* dim values each */
     double log_jacobian; /* -sum log std: add to a standardised log-density for data units */
 } maf_standardizer;
 

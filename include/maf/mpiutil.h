@@ -21,7 +21,8 @@ maf_status maf_mpi_fail(int err, const char *call, const char *file, int line);
 #define MAF_MPI(call)                                                                              \
     do {                                                                                           \
         int maf_mpi_rc_ = (call);                                                                  \
-        if (maf_mpi_rc_ != MPI_SUCCESS) return maf_mpi_fail(maf_mpi_rc_, #call, __FILE__, __LINE__); \
+        if (maf_mpi_rc_ != MPI_SUCCESS)                                                            \
+            return maf_mpi_fail(maf_mpi_rc_, #call, __FILE__, __LINE__);                           \
     } while (0)
 
 /* Collective: combine every rank's local status. Returns MAF_OK only if all ranks passed;

@@ -17,7 +17,11 @@
  *
  * A stop request (the stop flag set, e.g. by SIGTERM/SIGUSR1/SIGINT) on any rank reaches all
  * ranks through the gradient allreduce: they stop after the same step, rank 0 writes
- * latest.h5 and maf_train returns with result->stopped set. */
+ * latest.h5 and maf_train returns with result->stopped set.
+ *
+ * Testing hooks (environment): MAF_TEST_STOP_AT_STEP=S makes rank MAF_TEST_STOP_RANK (default:
+ * the last rank) request a stop at step S, exactly as a signal would; MAF_FAULT_KILL_IN_CHECKPOINT
+ * kills the writing process halfway through a checkpoint (see checkpoint.c). */
 #ifndef MAF_TRAIN_H
 #define MAF_TRAIN_H
 
@@ -40,13 +44,13 @@ extern "C" {
 typedef struct {
     int64_t step;
     double epoch;
-    double train_loss;     /* mean NLL (standardised units) since the previous evaluation */
-    double val_loglik;     /* in data units */
+    double train_loss; /* mean NLL (standardised units) since the previous evaluation */
+    double val_loglik; /* in data units */
     double best_val;
     double grad_norm;
-    double samples_per_s;  /* global */
-    double comm_share;     /* share of step time in MPI reductions */
-    double eta_s;          /* estimate of the time left (max_epochs / max_steps), -1 unknown */
+    double samples_per_s; /* global */
+    double comm_share;    /* share of step time in MPI reductions */
+    double eta_s;         /* estimate of the time left (max_epochs / max_steps), -1 unknown */
     double wall_s;
     bool improved;
     int64_t val_nonfinite; /* validation rows with non-finite log-likelihood */
@@ -64,7 +68,7 @@ typedef struct {
 } maf_train_options;
 
 typedef struct {
-    bool stopped;        /* stopped on request: resumable */
+    bool stopped; /* stopped on request: resumable */
     int64_t steps;
     double epochs;
     double best_val;

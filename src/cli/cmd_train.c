@@ -58,9 +58,12 @@ static void on_message(const char *msg, void *ctx)
 
 static void fmt_eta(double s, char *buf, size_t n)
 {
-    if (s < 0) snprintf(buf, n, "?");
-    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+    if (s < 0)
+        snprintf(buf, n, "?");
+    else if (s < 3600)
+        snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else
+        snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
 static void on_progress(const maf_progress *p, void *ctx)
@@ -75,8 +78,10 @@ static void on_progress(const maf_progress *p, void *ctx)
              "%9.0f samples/s  mpi %4.1f%%  eta %s",
              p->epoch, (long long)p->step, p->train_loss, p->val_loglik, p->improved ? "*" : " ",
              p->best_val, p->grad_norm, p->samples_per_s, 100 * p->comm_share, eta);
-    if (c->tty) printf("\r\033[K%s", line); /* a live line on a terminal */
-    else printf("%s\n", line);              /* plain lines in a Slurm log */
+    if (c->tty)
+        printf("\r\033[K%s", line); /* a live line on a terminal */
+    else
+        printf("%s\n", line); /* plain lines in a Slurm log */
     if (p->val_nonfinite)
         printf("%s  (%lld validation rows non-finite)\n", c->tty ? "\n" : "",
                (long long)p->val_nonfinite);
@@ -89,27 +94,40 @@ int cmd_train(int argc, char **argv)
     bool resume = false, quiet = false;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int nsets = 0;
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"set", required_argument, 0, 's'},
-                                         {"resume", no_argument, 0, 'r'},
-                                         {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
+        {"resume", no_argument, 0, 'r'},       {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config_path = optarg; break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'r': resume = true; break;
-        case 'q': quiet = true; break;
-        case 'h': train_usage(stdout); free(sets); return 0;
-        default: train_usage(stderr); free(sets); return 2;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 's':
+            sets[nsets++] = optarg;
+            break;
+        case 'r':
+            resume = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            train_usage(stdout);
+            free(sets);
+            return 0;
+        default:
+            train_usage(stderr);
+            free(sets);
+            return 2;
         }
     }
     if (optind < argc || !config_path) {
-        fprintf(stderr, optind < argc ? "maf train: unexpected argument '%s'\n"
-                                      : "maf train: -c CONFIG is required%s\n",
+        fprintf(stderr,
+                optind < argc ? "maf train: unexpected argument '%s'\n"
+                              : "maf train: -c CONFIG is required%s\n",
                 optind < argc ? argv[optind] : "");
         train_usage(stderr);
         free(sets);
@@ -142,7 +160,8 @@ int cmd_train(int argc, char **argv)
     /* a live bar only on a real terminal: Open MPI gives ranks a pty even when mpirun's output
      * goes to a file, and Slurm logs want plain lines */
     bool launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("SLURM_JOB_ID") || getenv("PMI_RANK");
-    console con = {.rank = rank, .tty = rank == 0 && !launched && isatty(STDOUT_FILENO), .quiet = quiet};
+    console con = {
+        .rank = rank, .tty = rank == 0 && !launched && isatty(STDOUT_FILENO), .quiet = quiet};
     if (rank == 0 && !quiet) {
         char *ini = maf_config_to_ini(&cfg);
         printf("maf %s train on %d rank(s); resolved configuration:\n%s\n", maf_version(), size,

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# train.sh - end-to-end tests of `maf train` under mpirun with real ranks and real HDF5 files.
+#   train.sh CASE NP MAF MKDATA CONFIG_DIR
+# Each case prints what it checks and exits non-zero on the first failure.
+set -uo pipefail
+CASE=$1 NP=$2 MAF=$3 MKDATA=$4 CFG=$5/tiny.ini
+W=$(mktemp -d /tmp/maf-e2e-XXXXXX)
+trap 'rm -rf "$W"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+
+fail() { echo "FAIL [$CASE np=$NP]: $*"; exit 1; }
+ok() { echo "ok   [$CASE np=$NP]: $*"; }
+# run NP [env...] -- args: mpirun maf train -q ..., output in $W/out.txt, status in $RC
+run() {
+  local np=$1; shift
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=(-x "$1"); shift; done
+  shift
+  timeout 120 mpirun -n "$np" "${envs[@]}" "$MAF" train -q -c "$CFG" "$@" >"$W/out.txt" 2>&1
+  RC=$?
+  [ $RC -eq 124 ] && { cat "$W/out.txt"; fail "timed out: a rank hangs"; }
+}
+get() { "$MAF" info --get "$1" "$2"; }
+# bitwise comparison of the resumable state of two checkpoints
+same_state() {
+  for g in /model /adam /best; do
+    h5diff -r "$1" "$2" $g $g >"$W/diff.txt" 2>&1 || { head -20 "$W/diff.txt"; fail "$g differs between $1 and $2"; }
+  done
+  [ "$(get step "$1")" = "$(get step "$2")" ] || fail "step differs"
+}
+expect_error() { # expect_error WHAT PATTERN: the last run failed, naming PATTERN
+  [ $RC -ne 0 ] || { cat "$W/out.txt"; fail "$1: exit status 0, expected an error"; }
+  grep -q -- "$2" "$W/out.txt" || { cat "$W/out.txt"; fail "$1: the message does not name '$2'"; }
+  ok "$1 -> exit $RC: $(grep -m1 -- "$2" "$W/out.txt" | cut -c1-150)"
+}
+
+case $CASE in
+resume_bitwise)
+  run "$NP" -- --set output.dir="$W/a"; [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "uninterrupted run"; }
+  run "$NP" MAF_TEST_STOP_AT_STEP=137 -- --set output.dir="$W/b"
+  [ $RC -eq 75 ] || { cat "$W/out.txt"; fail "stop request: exit $RC, expected 75"; }
+  [ "$(get step "$W/b/latest.h5")" = 137 ] || fail "stopped checkpoint is not at step 137"
+  ok "stop requested on rank $((NP - 1)) at step 137: all ranks stopped, exit 75"
+  run "$NP" -- --set output.dir="$W/b" --resume; [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "resume"; }
+  same_state "$W/a/latest.h5" "$W/b/latest.h5"
+  ok "stopped + resumed run is bitwise identical to the uninterrupted one (model, adam, best)"
+  ;;
+signal)
+  # a real SIGTERM to one rank in the middle of a long run
+  timeout 120 mpirun -n "$NP" "$MAF" train -q -c "$CFG" --set output.dir="$W/s" \
+    --set train.max_steps=10000000 >"$W/out.txt" 2>&1 &
+  launcher=$!
+  for _ in $(seq 100); do
+    [ -f "$W/s/latest.h5" ] && break; sleep 0.1
+  done
+  sleep 1
+  victim=$(pgrep -f "maf train -q -c $CFG --set output.dir=$W/s" | grep -v "^$launcher$" | tail -1)
+  [ -n "$victim" ] || fail "no rank process found"
+  kill -TERM "$victim"
+  wait $launcher; RC=$?
+  [ $RC -eq 75 ] || { cat "$W/out.txt"; fail "SIGTERM to pid $victim: exit $RC, expected 75"; }
+  s=$(get step "$W/s/latest.h5")
+  ok "SIGTERM to one rank (pid $victim): every rank stopped at step $s, exit 75"
+  total=$((s + 120))
+  run "$NP" -- --set output.dir="$W/s" --set train.max_steps=$total --resume
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "resume after the signal"; }
+  run "$NP" -- --set output.dir="$W/u" --set train.max_steps=$total
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "uninterrupted run of $total steps"; }
+  same_state "$W/u/latest.h5" "$W/s/latest.h5"
+  ok "resumed after the signal, bitwise identical to an uninterrupted run of $total steps"
+  ;;
+rerank)
+  run "$NP" MAF_TEST_STOP_AT_STEP=100 -- --set output.dir="$W/r"; [ $RC -eq 75 ] || fail "stop"
+  run $((NP + 1)) -- --set output.dir="$W/r" --resume
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "resume on $((NP + 1)) ranks"; }
+  grep -q "re-sharded" "$W/out.txt" || fail "no note that the data was re-sharded"
+  [ "$(get step "$W/r/latest.h5")" = 300 ] && [ "$(get finished "$W/r/latest.h5")" = 1 ] || fail "not finished"
+  ok "stopped on $NP ranks, resumed on $((NP + 1)): completed (documented as not bitwise)"
+  ;;
+ckpt_kill)
+  run "$NP" -- --set output.dir="$W/k" --set train.max_steps=100; [ $RC -eq 0 ] || fail "first run"
+  before=$(md5sum <"$W/k/latest.h5")
+  run "$NP" MAF_FAULT_KILL_IN_CHECKPOINT=1 -- --set output.dir="$W/k" --set train.max_steps=200 --resume
+  [ $RC -ne 0 ] || fail "the process was not killed"
+  [ "$(md5sum <"$W/k/latest.h5")" = "$before" ] || fail "latest.h5 changed"
+  [ "$(get step "$W/k/latest.h5")" = 100 ] || fail "latest.h5 not loadable"
+  ok "killed in the middle of a checkpoint write: latest.h5 unchanged and loadable (step 100)"
+  run "$NP" -- --set output.dir="$W/k" --set train.max_steps=200 --resume
+  [ $RC -eq 0 ] && [ "$(get step "$W/k/latest.h5")" = 200 ] || { cat "$W/out.txt"; fail "resume after the kill"; }
+  ok "and the run resumes from it to step 200"
+  ;;
+bad_inputs)
+  "$MKDATA" "$W/nan.h5" --dim 4 --rows 2000 --nan-row 1234 || fail mkdata
+  run "$NP" -- --set output.dir="$W/o1" --set data.path="$W/nan.h5"
+  expect_error "NaN row" "nan.h5:/train: row 1234"
+  "$MKDATA" "$W/g4.h5" --dim 4 --rows 2000 || fail mkdata
+  run "$NP" -- --set output.dir="$W/o2" --set data.path="$W/g4.h5" --set data.test=nosuch
+  expect_error "missing dataset" "no dataset 'nosuch'"
+  "$MKDATA" "$W/g4.h5" --dim 4 --rows 2000 --no-test || fail mkdata
+  run "$NP" -- --set output.dir="$W/o2" --set data.path="$W/g4.h5"
+  expect_error "file without a test split" "no dataset 'test'"
+  "$MKDATA" "$W/g4.h5" --dim 4 --rows 2000 && "$MKDATA" "$W/g5.h5" --dim 5 --rows 2000 || fail mkdata
+  run "$NP" -- --set output.dir="$W/o3" --set data.path="$W/g4.h5" --set train.max_steps=60
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "training on g4.h5"; }
+  before=$(md5sum "$W/o3"/*.h5)
+  run "$NP" -- --set output.dir="$W/o3" --set data.path="$W/g5.h5" --resume
+  expect_error "wrong dimension against the checkpoint" "trained on 4 columns, the data has 5"
+  [ "$(md5sum "$W/o3"/*.h5)" = "$before" ] || fail "a failed resume changed the files"
+  cp "$W/o3/latest.h5" "$W/o3/good.h5"
+  truncate -s $(($(stat -c %s "$W/o3/latest.h5") / 2)) "$W/o3/latest.h5"
+  run "$NP" -- --set output.dir="$W/o3" --set data.path="$W/g4.h5" --resume
+  expect_error "truncated checkpoint" "latest.h5"
+  [ "$(md5sum <"$W/o3/best.h5")" = "$(echo "$before" | grep best.h5 | cut -d' ' -f1 | xargs -I{} echo "{}  -")" ] || fail "best.h5 changed"
+  run "$NP" -- --set output.dir="$W/o4" --set model.hiden=3
+  expect_error "unknown config key" "model.hiden=3: unknown key; keys of \[model\]"
+  [ $RC -eq 2 ] || fail "config errors exit 2"
+  printf '[model]\nblocks = 2\nactivation = sigmoid\n' >"$W/bad.ini"
+  timeout 60 mpirun -n "$NP" "$MAF" train -q -c "$W/bad.ini" >"$W/out.txt" 2>&1; RC=$?
+  expect_error "bad value with file and line" "bad.ini:3: \[model\] activation = sigmoid: expected one of relu, tanh"
+  run "$NP" -- --set output.dir="$W/o5" --set train.lr=-1
+  expect_error "out-of-range value" "lr"
+  [ -e "$W/o4" ] || [ -e "$W/o5" ] && fail "a rejected config created output" || true
+  if [ "$NP" -ge 2 ]; then
+    "$MKDATA" "$W/tiny.h5" --dim 4 --rows $((NP - 1)) || fail mkdata
+    run "$NP" -- --set output.dir="$W/o6" --set data.path="$W/tiny.h5"
+    expect_error "more ranks than rows" "has $((NP - 1)) rows but $NP ranks"
+  fi
+  ;;
+known_density)
+  truth=$("$MKDATA" "$W/g4.h5" --dim 4 --rows 20000 --truth) || fail mkdata
+  run "$NP" -- --set output.dir="$W/f" --set data.path="$W/g4.h5" --set train.max_steps=0 \
+    --set train.max_epochs=15 --set train.eval_every=0 --set train.batch_size=100 --set model.hidden=32
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "training on the file"; }
+  ll=$(get test_loglik "$W/f/log.h5")
+  awk -v a="$ll" -v b="$truth" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 0.05) }' ||
+    fail "file: test log-likelihood $ll vs true $truth: gap >= 0.05"
+  ok "file with a known density: test log-likelihood $ll, true $truth"
+  run "$NP" -- --set output.dir="$W/b" --set data.builtin_rows=20000 --set train.max_steps=0 \
+    --set train.max_epochs=15 --set train.eval_every=0 --set train.batch_size=100 --set model.hidden=32
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "training on builtin:gauss4"; }
+  ll=$(get test_loglik "$W/b/log.h5"); truth=$(get true_test_loglik "$W/b/log.h5")
+  awk -v a="$ll" -v b="$truth" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 0.05) }' ||
+    fail "builtin: test log-likelihood $ll vs true $truth: gap >= 0.05"
+  ok "builtin:gauss4: test log-likelihood $ll, true $truth"
+  ;;
+*) fail "unknown case" ;;
+esac
+echo "1 passed, 0 failed"
