@@ -100,6 +100,18 @@ int cmd_info(int argc, char **argv)
         size_t rows, cols;
         if (maf_h5r_shape(r, "model/made0.w0", &rows, &cols) == MAF_OK)
             printf("%-16s model/made{k}.*, bn{k}.* (see include/maf/checkpoint.h)\n", "tensors");
+        maf_eval_row *log = NULL;
+        size_t n = 0;
+        if (maf_h5r_has(r, "log") && maf_evallog_read(path, &log, &n) == MAF_OK) {
+            printf("%10s %7s %11s %11s %10s %8s %12s %6s %9s\n", "step", "epoch", "train_loss",
+                   "val_loglik", "grad_norm", "lr", "samples/s", "mpi%", "wall_s");
+            for (size_t i = 0; i < n; i++)
+                printf("%10lld %7lld %11.5f %11.5f %10.4g %8.2g %12.0f %6.2f %9.2f\n",
+                       (long long)log[i].step, (long long)log[i].epoch, log[i].train_loss,
+                       log[i].val_loglik, log[i].grad_norm, log[i].lr, log[i].samples_per_s,
+                       100 * log[i].comm_share, log[i].wall_time);
+            free(log);
+        }
     }
     maf_h5r_close(r);
     return rc;
