@@ -371,49 +371,11 @@ maf_status maf_flow_sample(maf_flow *f, maf_rng *rng, int n, maf_real *x)
 
 maf_status maf_flow_compute_bn_stats(maf_flow *f, const maf_real *x, size_t n)
 {
-    if (!f->cfg.batch_norm) return maf_fail(MAF_ERR_STATE, "flow: batch norm is off");
-    int D = f->D;
-    f->train = false;
-    f->n_saved = -1;
-    double *acc = malloc((2 * (size_t)D + 1) * sizeof *acc);
-    double *mean = malloc(2 * (size_t)D * sizeof *mean);
-    double *logp = malloc((size_t)f->B * sizeof *logp);
-    maf_status st = MAF_OK;
-    if (!acc || !mean || !logp) {
-        st = maf_fail(MAF_ERR_NOMEM, "flow: out of memory for batch-norm statistics");
-        goto out;
-    }
-    double *var = mean + D;
-    for (int k = 0; k < f->K; k++) {
-        memset(acc, 0, (2 * (size_t)D + 1) * sizeof *acc);
-        for (size_t r0 = 0; r0 < n; r0 += (size_t)f->B) {
-            int m = (int)(n - r0 < (size_t)f->B ? n - r0 : (size_t)f->B);
-            /* through MADE k: stages 0 .. 2k, the input of BN k is stage 2k + 1 */
-            st = run_stages(f, x + r0 * D, m, logp, 2 * k + 1);
-            if (st != MAF_OK) goto out;
-            bn_accumulate(flow_stage(f, 2 * k + 1), m, D, acc);
-        }
-        acc[2 * D] = (double)n;
-        if (f->reduce && f->reduce(acc, 2 * D + 1, f->reduce_ctx) != 0) {
-            st = maf_fail(MAF_ERR_MPI, "flow: the batch-norm reduction failed (layer %d)", k);
-            goto out;
-        }
-        if (acc[2 * D] < 1) {
-            st = maf_fail(MAF_ERR_DATA, "flow: no rows to compute batch-norm statistics from");
-            goto out;
-        }
-        for (int d = 0; d < D; d++) {
-            mean[d] = acc[d] / acc[2 * D];
-            double v = acc[D + d] / acc[2 * D] - mean[d] * mean[d];
-            var[d] = v > 0 ? v : 0;
-        }
-        st = maf_flow_set_bn_stats(f, k, mean, var);
-        if (st != MAF_OK) goto out;
-    }
-out:
-    free(acc);
-    free(mean);
-    free(logp);
+    maf_real *work = malloc((n ? n : 1) * (size_t)f->D * sizeof *work);
+    if (!work) return maf_fail(MAF_ERR_NOMEM, "flow: out of memory for %zu rows of statistics", n);
+    memcpy(work, x, n * (size_t)f->D * sizeof *work);
+    maf_status st = maf_flow_compute_bn_stats_inplace(f, work, n);
+    free(work);
     return st;
 }
 

@@ -151,11 +151,12 @@ maf_status maf_flow_sample(maf_flow *f, maf_rng *rng, int n, maf_real *x);
 /* Compute the eval statistics of every batch-norm layer from a whole data set (the paper's
  * choice): layer k's mean and variance over all rows of x pushed through layers before it in
  * eval mode. x is n x D, processed in chunks of max_batch rows; with a reducer installed the
- * statistics are over all processes' rows (collective). Leaves the flow in eval mode. */
+ * statistics are over all processes' rows (collective). Leaves the flow in eval mode.
+ * Allocates a copy of x (this is not a step-loop call). */
 maf_status maf_flow_compute_bn_stats(maf_flow *f, const maf_real *x, size_t n);
 
-/* The same statistics in K passes instead of K (K + 1) / 2 MADE evaluations per row, using x
- * as workspace: x is overwritten with its image after the last batch-norm layer. */
+/* The same, using x as workspace (no copy): x is overwritten with its image after the last
+ * batch-norm layer. Each layer costs one MADE pass over the rows. */
 maf_status maf_flow_compute_bn_stats_inplace(maf_flow *f, maf_real *x, size_t n);
 
 #ifdef __cplusplus
