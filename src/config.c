@@ -108,7 +108,7 @@ void maf_config_default(maf_config *c)
                       .batch_norm = true,
                       .order = MAF_ORDER_REVERSE,
                       .degrees = MAF_DEGREES_SEQUENTIAL,
-                      .log_scale_bound = 6,
+                      .log_scale_bound = 2,
                       .batch_size = 100,
                       .lr = 1e-4,
                       .weight_decay = 1e-6,

@@ -21,7 +21,7 @@ void maf_flow_config_default(maf_flow_config *cfg, int dim)
         .degrees = MAF_DEGREES_SEQUENTIAL,
         .order = MAF_ORDER_REVERSE,
         .batch_norm = true,
-        .log_scale_bound = 6.0,
+        .log_scale_bound = 2.0,
         .max_batch = 100,
         .seed = 1,
     };

@@ -143,7 +143,7 @@ static void test_defaults(void **state)
     assert_true(c.batch_norm);
     assert_int_equal(c.order, MAF_ORDER_REVERSE);
     assert_int_equal(c.degrees, MAF_DEGREES_SEQUENTIAL);
-    assert_true(c.log_scale_bound == 6);
+    assert_true(c.log_scale_bound == 2);
     assert_int_equal(c.batch_size, 100);
     assert_true(c.lr == 1e-4);
     assert_true(c.weight_decay == 1e-6);

@@ -62,7 +62,7 @@ typedef struct {
 } maf_flow_config;
 
 /* Paper defaults for dimension `dim`: 5 blocks, 1 x 100 hidden, relu, sequential degrees,
- * reversed orders, batch norm on, log-scale bound 6, max_batch 100, seed 1. */
+ * reversed orders, batch norm on, log-scale bound 2, max_batch 100, seed 1. */
 void maf_flow_config_default(maf_flow_config *cfg, int dim);
 
 typedef enum {

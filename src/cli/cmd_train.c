@@ -27,7 +27,7 @@ static void on_signal(int sig)
 static void train_usage(FILE *out)
 {
     fprintf(out,
-            "usage: maf train -c CONFIG [--set section.key=value ...] [--resume]\n"
+            "usage: maf train -c CONFIG [--set section.key=value ...] [--resume | --auto-resume]\n"
             "\n"
             "Train a MAF by maximum likelihood, data-parallel over the MPI ranks it is started\n"
             "with (mpirun -n P maf train ..., srun maf train ..., or one process without a\n"
@@ -36,6 +36,8 @@ static void train_usage(FILE *out)
             "  -c, --config FILE   INI configuration (configs/reference.ini documents every key)\n"
             "      --set S.K=V     override one key, e.g. --set train.lr=1e-3 (repeatable)\n"
             "      --resume        continue from <dir>/latest.h5\n"
+            "      --auto-resume   continue from <dir>/latest.h5 if it exists, else start anew\n"
+            "                      (for job scripts that are requeued)\n"
             "  -q, --quiet         no progress lines\n"
             "  -h, --help          this help\n"
             "\n"
@@ -91,7 +93,7 @@ static void on_progress(const maf_progress *p, void *ctx)
 int cmd_train(int argc, char **argv)
 {
     const char *config_path = NULL;
-    bool resume = false, quiet = false;
+    bool resume = false, quiet = false, auto_resume = false;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int nsets = 0;
     static const struct option opts[] = {
@@ -168,6 +170,16 @@ int cmd_train(int argc, char **argv)
                ini ? ini : "");
         free(ini);
         fflush(stdout);
+    }
+    if (auto_resume) {
+        /* rank 0 decides, so that every rank takes the same path */
+        char latest[4200];
+        snprintf(latest, sizeof latest, "%s/latest.h5", cfg.dir);
+        int exists = rank == 0 && access(latest, F_OK) == 0;
+        MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        resume = exists;
+        if (rank == 0 && !quiet)
+            printf("--auto-resume: %s\n", exists ? "resuming from latest.h5" : "no latest.h5, starting anew");
     }
     maf_train_options opt = {.resume = resume,
                              .stop_request = &stop_request,

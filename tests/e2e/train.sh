@@ -55,7 +55,8 @@ signal)
     [ -f "$W/s/latest.h5" ] && break; sleep 0.1
   done
   sleep 1
-  victim=$(pgrep -f "maf train -q -c $CFG --set output.dir=$W/s" | grep -v "^$launcher$" | tail -1)
+  # a rank process (its command line starts with the maf binary, unlike mpirun's and timeout's)
+  victim=$(pgrep -f "^$MAF train -q -c $CFG --set output.dir=$W/s" | tail -1)
   [ -n "$victim" ] || fail "no rank process found"
   kill -TERM "$victim"
   wait $launcher; RC=$?
