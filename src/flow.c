@@ -258,14 +258,13 @@ static maf_status check_rows(const maf_flow *f, int n, const char *what)
     return MAF_OK;
 }
 
-/* Run stages [0, stop) in the current mode; stop = number of stages (nz - 1) for all.
- * Returns the stage buffer holding the output. */
-static maf_status run_stages(maf_flow *f, const maf_real *x, int n, double *logp, int stop)
+/* Run every stage in the current mode; the output is in the last stage buffer. */
+static maf_status run_stages(maf_flow *f, const maf_real *x, int n, double *logp)
 {
     maf_real *z0 = flow_stage(f, 0);
     if (x != z0) memcpy(z0, x, (size_t)n * f->D * sizeof *x);
     int per = f->cfg.batch_norm ? 2 : 1;
-    for (int s = 0; s < stop; s++) {
+    for (int s = 0; s < f->nz - 1; s++) {
         int k = s / per;
         const maf_real *in = flow_stage(f, s);
         maf_real *out = flow_stage(f, s + 1);
@@ -296,7 +295,7 @@ maf_status maf_flow_forward(maf_flow *f, const maf_real *x, int n, maf_real *u_o
     if (st != MAF_OK) return st;
     f->n_saved = -1;
     for (int r = 0; r < n; r++) logp[r] = 0;
-    st = run_stages(f, x, n, logp, f->nz - 1);
+    st = run_stages(f, x, n, logp);
     if (st != MAF_OK) return st;
     const maf_real *u = flow_stage(f, f->nz - 1);
     const double base = -0.5 * f->D * log(2.0 * M_PI);

@@ -51,7 +51,7 @@ typedef struct {
     maf_real *batch;
     double *logp;
     maf_real *best_params;
-    double *best_bn, *bn_tmp;
+    double *best_bn;
     maf_real *bn_work; /* copy of the training shard for the batch-norm statistics pass */
 
     maf_train_state state;
@@ -165,12 +165,11 @@ static maf_status setup(trainer *t)
     t->logp = malloc((size_t)t->chunk * sizeof *t->logp);
     t->best_params = calloc(t->nparam, sizeof *t->best_params);
     t->best_bn = calloc((size_t)t->K * 2 * t->D + 1, sizeof *t->best_bn);
-    t->bn_tmp = calloc((size_t)t->K * 2 * t->D + 1, sizeof *t->bn_tmp);
     t->bn_work = c->batch_norm ? malloc((n ? n : 1) * t->D * sizeof *t->bn_work) : NULL;
     t->state.n_ranks = t->size;
     t->state.rng = calloc((size_t)t->size * 4, sizeof *t->state.rng);
     t->state.cursor = calloc((size_t)t->size, sizeof *t->state.cursor);
-    if (!t->perm || !t->batch || !t->logp || !t->best_params || !t->best_bn || !t->bn_tmp ||
+    if (!t->perm || !t->batch || !t->logp || !t->best_params || !t->best_bn ||
         (c->batch_norm && !t->bn_work) || !t->state.rng || !t->state.cursor)
         return maf_fail(MAF_ERR_NOMEM, "trainer: out of memory for %zu training rows", n);
     for (int k = 0; k < t->K && c->batch_norm; k++)
@@ -699,7 +698,6 @@ out:
     free(t.logp);
     free(t.best_params);
     free(t.best_bn);
-    free(t.bn_tmp);
     free(t.bn_work);
     free(t.state.rng);
     free(t.state.cursor);

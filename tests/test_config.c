@@ -195,6 +195,22 @@ static void test_quickstart_ini(void **state)
     assert_string_equal(c.dir, "out/quickstart");
 }
 
+/* every shipped configuration parses, and the paper's keeps its recipe */
+static void test_shipped_configs_parse(void **state)
+{
+    (void)state;
+    const char *files[] = {"stars.ini", "paper-maf5.ini", "../tests/e2e/tiny.ini"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[4200];
+        config_path(path, sizeof path, files[i]);
+        maf_config c;
+        maf_config_default(&c);
+        CHECK_OK(maf_config_load(&c, path));
+        if (i == 1) assert_true(c.lr == 1e-4 && c.batch_size == 100 && c.patience == 30 &&
+                                c.weight_decay == 1e-6 && c.log_scale_bound == 0);
+    }
+}
+
 static void test_syntax_accepted(void **state)
 {
     (void)state;
@@ -506,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_reference_ini_is_defaults),
         cmocka_unit_test(test_quickstart_ini),
+        cmocka_unit_test(test_shipped_configs_parse),
         cmocka_unit_test(test_syntax_accepted),
         cmocka_unit_test(test_bad_choice),
         cmocka_unit_test(test_unknown_key),
