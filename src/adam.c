@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "simd.h"
+
 #ifdef MAF_REAL_DOUBLE
 #define SQRT sqrt
 #else
@@ -58,7 +60,7 @@ void maf_adam_free(maf_adam *a)
     free(a);
 }
 
-double maf_l2_norm(const maf_real *x, size_t n)
+MAF_SIMD_CLONES double maf_l2_norm(const maf_real *x, size_t n)
 {
     /* four double accumulators: vectorisable and still far more exact than float */
     double s[4] = {0, 0, 0, 0};
@@ -67,6 +69,32 @@ double maf_l2_norm(const maf_real *x, size_t n)
         for (int j = 0; j < 4; j++) s[j] += (double)x[i + j] * x[i + j];
     for (; i < n; i++) s[0] += (double)x[i] * x[i];
     return sqrt((s[0] + s[1]) + (s[2] + s[3]));
+}
+
+/* the fused update pass; gs != 1 (clipped) also stores the applied gradient */
+MAF_SIMD_CLONES static void adam_update(maf_real *restrict params, maf_real *restrict grads,
+                                        maf_real *restrict m, maf_real *restrict v, size_t n,
+                                        maf_real wd1, maf_real gs, maf_real b1, maf_real b2,
+                                        maf_real c1, maf_real c2, maf_real step, maf_real isb2,
+                                        maf_real eps)
+{
+    if (gs != 1) {
+        for (size_t i = 0; i < n; i++) {
+            maf_real g = (grads[i] + wd1 * params[i]) * gs;
+            grads[i] = g;
+            m[i] = b1 * m[i] + c1 * g;
+            v[i] = b2 * v[i] + c2 * g * g;
+            params[i] -= step * m[i] / (SQRT(v[i]) * isb2 + eps);
+        }
+    } else {
+        /* the common case reads four arrays and writes three: memory-bound on large flows */
+        for (size_t i = 0; i < n; i++) {
+            maf_real g = grads[i] + wd1 * params[i];
+            m[i] = b1 * m[i] + c1 * g;
+            v[i] = b2 * v[i] + c2 * g * g;
+            params[i] -= step * m[i] / (SQRT(v[i]) * isb2 + eps);
+        }
+    }
 }
 
 maf_status maf_adam_step(maf_adam *a, maf_real *restrict params, maf_real *restrict grads,
@@ -98,14 +126,7 @@ maf_status maf_adam_step(maf_adam *a, maf_real *restrict params, maf_real *restr
     const maf_real c1 = (maf_real)(1.0 - a->cfg.beta1), c2 = (maf_real)(1.0 - a->cfg.beta2);
     const maf_real step = (maf_real)(a->cfg.lr / bc1), isb2 = (maf_real)(1.0 / sqrt(bc2));
     const maf_real eps = (maf_real)a->cfg.eps;
-    maf_real *restrict m = a->m, *restrict v = a->v;
-    for (size_t i = 0; i < n; i++) {
-        maf_real g = (grads[i] + wd1 * params[i]) * gs;
-        grads[i] = g;
-        m[i] = b1 * m[i] + c1 * g;
-        v[i] = b2 * v[i] + c2 * g * g;
-        params[i] -= step * m[i] / (SQRT(v[i]) * isb2 + eps);
-    }
+    adam_update(params, grads, a->m, a->v, n, wd1, gs, b1, b2, c1, c2, step, isb2, eps);
     return MAF_OK;
 }
 

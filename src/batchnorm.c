@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "flow_impl.h"
+#include "simd.h"
 
-void bn_accumulate(const maf_real *x, int n, int D, double *acc)
+MAF_SIMD_CLONES void bn_accumulate(const maf_real *x, int n, int D, double *acc)
 {
     for (int r = 0; r < n; r++) {
         const maf_real *xr = x + (size_t)r * D;
@@ -25,8 +26,8 @@ void bn_accumulate(const maf_real *x, int n, int D, double *acc)
 }
 
 /* y = (x - mean) * scale + beta, and log-det added to every row */
-static void bn_apply(maf_flow *f, int k, const double *mean, const double *var, const maf_real *x,
-                     int n, maf_real *y, double *logp)
+MAF_SIMD_CLONES static void bn_apply(maf_flow *f, int k, const double *mean, const double *var,
+                                     const maf_real *x, int n, maf_real *y, double *logp)
 {
     int D = f->D;
     const maf_real *lg = f->params + f->lg_off[k], *beta = f->params + f->beta_off[k];
@@ -73,7 +74,8 @@ void bn_forward_eval(maf_flow *f, int k, const maf_real *x, int n, maf_real *y, 
     bn_apply(f, k, f->bn_mean + o, f->bn_var + o, x, n, y, logp);
 }
 
-int bn_backward(maf_flow *f, int k, const maf_real *x, int n, maf_real *g, double scale)
+MAF_SIMD_CLONES int bn_backward(maf_flow *f, int k, const maf_real *x, int n, maf_real *g,
+                                double scale)
 {
     int D = f->D;
     const double *mean = f->bt_mean + (size_t)k * D, *var = f->bt_var + (size_t)k * D;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flow_impl.h"
+#include "simd.h"
 #include "vmath.h"
 
 #define EXP  MAF_EXP
@@ -24,8 +25,8 @@ static inline maf_real *Bias(maf_flow *f, int k, int l)
 }
 
 /* h (n,H) = act(h + b): bias and nonlinearity in one pass */
-static void bias_act(maf_real *restrict h, const maf_real *restrict b, int n, int H,
-                     maf_activation act)
+MAF_SIMD_CLONES static void bias_act(maf_real *restrict h, const maf_real *restrict b, int n, int H,
+                                     maf_activation act)
 {
     for (int r = 0; r < n; r++) {
         maf_real *hr = h + (size_t)r * H;
@@ -57,6 +58,17 @@ void made_net(maf_flow *f, int k, const maf_real *x, int n)
              2 * D);
 }
 
+/* alpha <- c tanh(alpha / c) (if c > 0) and ex = exp(-alpha), over nd values */
+MAF_SIMD_CLONES static void bound_and_exp(maf_real *restrict alpha, maf_real *restrict ex,
+                                          size_t nd, maf_real c)
+{
+    if (c > 0) {
+        const maf_real ic = 1 / c;
+        for (size_t i = 0; i < nd; i++) alpha[i] = c * TANH(alpha[i] * ic);
+    }
+    for (size_t i = 0; i < nd; i++) ex[i] = EXP(-alpha[i]);
+}
+
 /* The Gaussian transform of n rows: alpha = bound(a), e = exp(-alpha), u = (x - m) e.
  * The transcendental part runs as one flat loop over n*D values (it vectorises whatever D is);
  * the per-row loops around it do only adds and multiplies. */
@@ -73,12 +85,7 @@ void made_forward(maf_flow *f, int k, const maf_real *x, int n, maf_real *u, dou
         maf_real *restrict ar = alpha + (size_t)r * D;
         for (int d = 0; d < D; d++) ar[d] = oa[d] + bo[D + d];
     }
-    size_t nd = (size_t)n * D;
-    if (c > 0) {
-        const maf_real ic = 1 / c;
-        for (size_t i = 0; i < nd; i++) alpha[i] = c * TANH(alpha[i] * ic);
-    }
-    for (size_t i = 0; i < nd; i++) ex[i] = EXP(-alpha[i]);
+    bound_and_exp(alpha, ex, (size_t)n * D, c);
     for (int r = 0; r < n; r++) {
         const maf_real *restrict om = o + (size_t)r * 2 * D;
         const maf_real *restrict xr = x + (size_t)r * D, *restrict er = ex + (size_t)r * D;
@@ -92,7 +99,8 @@ void made_forward(maf_flow *f, int k, const maf_real *x, int n, maf_real *u, dou
 }
 
 /* column sums of g (n,cols) into out (cols) */
-static void col_sums(const maf_real *restrict g, int n, int cols, maf_real *restrict out)
+MAF_SIMD_CLONES static void col_sums(const maf_real *restrict g, int n, int cols,
+                                     maf_real *restrict out)
 {
     memset(out, 0, (size_t)cols * sizeof *out);
     for (int r = 0; r < n; r++) {
@@ -102,8 +110,8 @@ static void col_sums(const maf_real *restrict g, int n, int cols, maf_real *rest
 }
 
 /* dh (n,H) *= act'(h) in place, and db (H) = column sums of the result */
-static void act_backward(maf_real *restrict dh, const maf_real *restrict h, int n, int H,
-                         maf_activation act, maf_real *restrict db)
+MAF_SIMD_CLONES static void act_backward(maf_real *restrict dh, const maf_real *restrict h, int n,
+                                         int H, maf_activation act, maf_real *restrict db)
 {
     memset(db, 0, (size_t)H * sizeof *db);
     for (int r = 0; r < n; r++) {
@@ -124,7 +132,8 @@ static void act_backward(maf_real *restrict dh, const maf_real *restrict h, int 
     }
 }
 
-static void apply_mask(maf_real *restrict g, const maf_real *restrict m, size_t size)
+MAF_SIMD_CLONES static void apply_mask(maf_real *restrict g, const maf_real *restrict m,
+                                       size_t size)
 {
     for (size_t i = 0; i < size; i++) g[i] *= m[i];
 }
@@ -132,10 +141,11 @@ static void apply_mask(maf_real *restrict g, const maf_real *restrict m, size_t 
 /* Backward of the transform for one row: g holds dL/du on entry and the direct part of dL/dx
  * on exit; [dL/dm | dL/da] are written into om, oa for the GEMMs. The loss carries +alpha
  * per row (minus the log-det), scaled by s. */
-static void transform_row_backward(maf_real *restrict om, maf_real *restrict oa,
-                                   const maf_real *restrict e, const maf_real *restrict alpha,
-                                   const maf_real *restrict u, maf_real *restrict g, int D,
-                                   maf_real c, maf_real s)
+MAF_SIMD_CLONES static void transform_row_backward(maf_real *restrict om, maf_real *restrict oa,
+                                                   const maf_real *restrict e,
+                                                   const maf_real *restrict alpha,
+                                                   const maf_real *restrict u, maf_real *restrict g,
+                                                   int D, maf_real c, maf_real s)
 {
     const maf_real ic = c > 0 ? 1 / c : 0; /* ic = 0: unbounded, d alpha / d a = 1 */
     for (int d = 0; d < D; d++) {

@@ -206,8 +206,9 @@ static void test_shipped_configs_parse(void **state)
         maf_config c;
         maf_config_default(&c);
         CHECK_OK(maf_config_load(&c, path));
-        if (i == 1) assert_true(c.lr == 1e-4 && c.batch_size == 100 && c.patience == 30 &&
-                                c.weight_decay == 1e-6 && c.log_scale_bound == 0);
+        if (i == 1)
+            assert_true(c.lr == 1e-4 && c.batch_size == 100 && c.patience == 30 &&
+                        c.weight_decay == 1e-6 && c.log_scale_bound == 0);
     }
 }
 
@@ -519,22 +520,14 @@ static void test_null_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_reference_ini_is_defaults),
-        cmocka_unit_test(test_quickstart_ini),
-        cmocka_unit_test(test_shipped_configs_parse),
-        cmocka_unit_test(test_syntax_accepted),
-        cmocka_unit_test(test_bad_choice),
-        cmocka_unit_test(test_unknown_key),
-        cmocka_unit_test(test_unknown_section),
-        cmocka_unit_test(test_syntax_errors),
-        cmocka_unit_test(test_first_error_wins),
-        cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_numeric_ranges),
-        cmocka_unit_test(test_string_values),
-        cmocka_unit_test(test_set),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_null_arguments),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_reference_ini_is_defaults),
+        cmocka_unit_test(test_quickstart_ini),  cmocka_unit_test(test_shipped_configs_parse),
+        cmocka_unit_test(test_syntax_accepted), cmocka_unit_test(test_bad_choice),
+        cmocka_unit_test(test_unknown_key),     cmocka_unit_test(test_unknown_section),
+        cmocka_unit_test(test_syntax_errors),   cmocka_unit_test(test_first_error_wins),
+        cmocka_unit_test(test_missing_file),    cmocka_unit_test(test_numeric_ranges),
+        cmocka_unit_test(test_string_values),   cmocka_unit_test(test_set),
+        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_null_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

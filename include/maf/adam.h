@@ -37,10 +37,12 @@ void maf_adam_config_default(maf_adam_config *cfg);
 maf_status maf_adam_create(const maf_adam_config *cfg, size_t n, maf_adam **out);
 void maf_adam_free(maf_adam *a);
 
-/* One update of params[0..n) from grads[0..n). On return grads holds the gradient that was
- * applied (weight decay added, clipped). grad_norm (optional) receives its norm before
- * clipping; when it is NULL and clipping is off the norm is not computed (one pass instead of
- * two). Fails with MAF_ERR_NUMERIC, changing nothing, if the norm is computed and not finite. */
+/* One update of params[0..n) from grads[0..n). grad_norm (optional) receives the norm of the
+ * gradient (weight decay included) before clipping; when it is NULL and clipping is off the
+ * norm is not computed (one pass over the arrays instead of two). When the norm is computed,
+ * grads holds the gradient that was applied on return (weight decay added, clipped); otherwise
+ * grads is left as it was. Fails with MAF_ERR_NUMERIC, changing nothing, if the norm is
+ * computed and not finite. */
 maf_status maf_adam_step(maf_adam *a, maf_real *params, maf_real *grads, double *grad_norm);
 
 /* State, for checkpoints: moments (n values each) and the step count. */

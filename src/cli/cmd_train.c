@@ -179,7 +179,8 @@ int cmd_train(int argc, char **argv)
         MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
         resume = exists;
         if (rank == 0 && !quiet)
-            printf("--auto-resume: %s\n", exists ? "resuming from latest.h5" : "no latest.h5, starting anew");
+            printf("--auto-resume: %s\n",
+                   exists ? "resuming from latest.h5" : "no latest.h5, starting anew");
     }
     maf_train_options opt = {.resume = resume,
                              .stop_request = &stop_request,
