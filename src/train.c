@@ -575,6 +575,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             .samples_per_s = steps_window * (double)c->batch_size / (dt > 0 ? dt : 1e-9),
             .comm_share = dt > 0 ? comm_s / dt : 0,
             .eta_s = -1,
+            .fraction = -1,
             .wall_s = now() - t_start,
             .improved = improved,
             .val_nonfinite = val_bad,
@@ -584,7 +585,10 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             int64_t e = (int64_t)c->max_epochs * t->steps_per_epoch;
             if (!limit || e < limit) limit = e;
         }
-        if (limit > 0) p.eta_s = (double)(limit - t->state.step) * dt / (double)steps_window;
+        if (limit > 0) {
+            p.eta_s = (double)(limit - t->state.step) * dt / (double)steps_window;
+            p.fraction = (double)t->state.step / (double)limit;
+        }
         res->samples_per_s = p.samples_per_s;
         res->comm_share = p.comm_share;
         t->state.loss_sum = t->state.loss_count = 0;

@@ -51,6 +51,7 @@ typedef struct {
     double samples_per_s; /* global */
     double comm_share;    /* share of step time in MPI reductions */
     double eta_s;         /* estimate of the time left (max_epochs / max_steps), -1 unknown */
+    double fraction;      /* step / step limit, -1 without a limit */
     double wall_s;
     bool improved;
     int64_t val_nonfinite; /* validation rows with non-finite log-likelihood */

@@ -80,10 +80,14 @@ static void on_progress(const maf_progress *p, void *ctx)
              "%9.0f samples/s  mpi %4.1f%%  eta %s",
              p->epoch, (long long)p->step, p->train_loss, p->val_loglik, p->improved ? "*" : " ",
              p->best_val, p->grad_norm, p->samples_per_s, 100 * p->comm_share, eta);
-    if (c->tty)
-        printf("\r\033[K%s", line); /* a live line on a terminal */
-    else
+    if (c->tty) { /* a live bar on a terminal */
+        char bar[23] = "[....................]";
+        for (int i = 0; i < 20 && p->fraction >= 0 && i < (int)(p->fraction * 20 + 0.5); i++)
+            bar[1 + i] = '#';
+        printf("\r\033[K%s %s", p->fraction >= 0 ? bar : "", line);
+    } else {
         printf("%s\n", line); /* plain lines in a Slurm log */
+    }
     if (p->val_nonfinite)
         printf("%s  (%lld validation rows non-finite)\n", c->tty ? "\n" : "",
                (long long)p->val_nonfinite);
