@@ -12,6 +12,7 @@ packages=(
   libinih-dev                        # INI configs
   libcmocka-dev                      # unit tests
   python3-numpy                      # regenerates the independent NumPy test fixtures
+  slurm-wlm munge                    # the job-script tests run a real one-node Slurm cluster
 )
 
 missing=()
@@ -30,3 +31,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -102,7 +102,8 @@ int cmd_train(int argc, char **argv)
     int nsets = 0;
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
-        {"resume", no_argument, 0, 'r'},       {"quiet", no_argument, 0, 'q'},
+        {"resume", no_argument, 0, 'r'},       {"auto-resume", no_argument, 0, 'a'},
+        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -116,6 +117,9 @@ int cmd_train(int argc, char **argv)
             break;
         case 'r':
             resume = true;
+            break;
+        case 'a':
+            auto_resume = true;
             break;
         case 'q':
             quiet = true;
