@@ -28,7 +28,8 @@ static int mt_finish(const char *name)
     MPI_Allreduce(&mt_failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (mt_rank == 0)
-        printf("%s at %d rank(s): %d passed, %d failed\n", name, size, total ? 0 : 1, total ? 1 : 0);
+        printf("%s at %d rank(s): %d passed, %d failed\n", name, size, total ? 0 : 1,
+               total ? 1 : 0);
     MPI_Finalize();
     return total ? 1 : 0;
 }

@@ -100,11 +100,13 @@ int cmd_train(int argc, char **argv)
     bool resume = false, quiet = false, auto_resume = false;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int nsets = 0;
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
-        {"resume", no_argument, 0, 'r'},       {"auto-resume", no_argument, 0, 'a'},
-        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"resume", no_argument, 0, 'r'},
+                                         {"auto-resume", no_argument, 0, 'a'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
