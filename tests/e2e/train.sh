@@ -126,6 +126,8 @@ bad_inputs)
     "$MKDATA" "$W/tiny.h5" --dim 4 --rows $((NP - 1)) || fail mkdata
     run "$NP" -- --set output.dir="$W/o6" --set data.path="$W/tiny.h5"
     expect_error "more ranks than rows" "has $((NP - 1)) rows but $NP ranks"
+    run "$NP" -- --set output.dir="$W/o7" --set train.batch_size=$((NP - 1))
+    expect_error "global batch smaller than the rank count" "batch_size = $((NP - 1)) is smaller than the $NP ranks"
   fi
   ;;
 known_density)
