@@ -3,9 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "maf/adam.h"
+#include "clock.h"
 #include "flow_impl.h"
 
 static const maf_bench_case presets[] = {
@@ -18,13 +18,6 @@ int maf_bench_presets(const maf_bench_case **cases)
 {
     *cases = presets;
     return (int)(sizeof presets / sizeof presets[0]);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct {
@@ -123,21 +116,21 @@ maf_status maf_bench_run(const maf_bench_case *bc, double seconds, maf_bench_res
     f->trace.shapes = NULL; /* stop recording; the list is ours now */
 
     /* calibrate steps per round to ~seconds / 10 */
-    double t0 = now();
+    double t0 = maf_now();
     if ((st = train_steps(&t, 5)) != MAF_OK) goto out;
-    double per = (now() - t0) / 5;
+    double per = (maf_now() - t0) / 5;
     int rounds = 5;
     int steps = (int)(seconds / (2 * rounds) / (per > 1e-9 ? per : 1e-9));
     if (steps < 5) steps = 5;
     double best_step = 1e30, best_gemm = 1e30;
     for (int r = 0; r < rounds; r++) {
-        t0 = now();
+        t0 = maf_now();
         if ((st = train_steps(&t, steps)) != MAF_OK) goto out;
-        double dt = (now() - t0) / steps;
+        double dt = (maf_now() - t0) / steps;
         if (dt < best_step) best_step = dt;
-        t0 = now();
+        t0 = maf_now();
         replay_run(calls, ncalls, steps);
-        dt = (now() - t0) / steps;
+        dt = (maf_now() - t0) / steps;
         if (dt < best_gemm) best_gemm = dt;
     }
     res->step_us = best_step * 1e6;

@@ -55,26 +55,15 @@ static maf_status put_bn(maf_h5_writer *w, const maf_flow *f, const char *group,
     return MAF_OK;
 }
 
-/* the flow's eval statistics as K x 2 x D */
-static double *bn_snapshot(const maf_flow *f)
-{
-    const maf_flow_config *c = maf_flow_get_config(f);
-    double *bn = calloc((size_t)c->blocks * 2 * c->dim + 1, sizeof *bn);
-    if (!bn) return NULL;
-    for (int k = 0; k < c->blocks && c->batch_norm; k++)
-        maf_flow_get_bn_stats(f, k, bn + (size_t)k * 2 * c->dim,
-                              bn + (size_t)k * 2 * c->dim + c->dim);
-    return bn;
-}
-
 maf_status maf_ckpt_write(const char *path, const maf_ckpt_contents *c)
 {
     maf_flow *f = c->flow;
     const maf_flow_config *fc = maf_flow_get_config(f);
     maf_h5_writer *w = NULL;
-    double *bn = bn_snapshot(f);
+    double *bn = malloc(((size_t)fc->blocks * 2 * fc->dim + 1) * sizeof *bn);
     maf_status st = bn ? MAF_OK : maf_fail(MAF_ERR_NOMEM, "checkpoint: out of memory");
     if (st != MAF_OK) goto out;
+    maf_flow_get_all_bn_stats(f, bn);
     TRY(maf_h5w_create(path, &w));
     TRY(maf_h5w_attr_str(w, "/", "format", "maf-checkpoint"));
     TRY(maf_h5w_attr_i64(w, "/", "format_version", MAF_CKPT_FORMAT_VERSION));
@@ -171,17 +160,6 @@ static maf_status get_bn(maf_h5_reader *r, const maf_flow *f, const char *group,
     return MAF_OK;
 }
 
-static maf_status set_bn(maf_flow *f, const double *bn)
-{
-    const maf_flow_config *c = maf_flow_get_config(f);
-    for (int k = 0; k < c->blocks && c->batch_norm; k++) {
-        maf_status st = maf_flow_set_bn_stats(f, k, bn + (size_t)k * 2 * c->dim,
-                                              bn + (size_t)k * 2 * c->dim + c->dim);
-        if (st != MAF_OK) return st;
-    }
-    return MAF_OK;
-}
-
 /* read the architecture attributes into cfg */
 static maf_status read_arch(maf_h5_reader *r, maf_flow_config *cfg)
 {
@@ -253,7 +231,7 @@ maf_status maf_ckpt_load_model(const char *path, int max_batch, maf_flow **flow,
         goto out;
     }
     TRY(get_bn(r, f, "model", bn));
-    TRY(set_bn(f, bn));
+    TRY(maf_flow_set_all_bn_stats(f, bn));
     maf_flow_set_train(f, false);
     TRY(maf_standardizer_identity(stdz, cfg.dim));
     TRY(maf_h5r_get_f64(r, "data/mean", stdz->mean, 1, (size_t)cfg.dim));
@@ -310,7 +288,7 @@ maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
         goto out;
     }
     TRY(get_bn(r, flow, "model", bn));
-    TRY(set_bn(flow, bn));
+    TRY(maf_flow_set_all_bn_stats(flow, bn));
     int64_t t;
     TRY(get_tensors(r, flow, "adam/m", maf_adam_m(adam)));
     TRY(get_tensors(r, flow, "adam/v", maf_adam_v(adam)));

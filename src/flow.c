@@ -244,6 +244,23 @@ maf_status maf_flow_get_bn_stats(const maf_flow *f, int layer, double *mean, dou
     return MAF_OK;
 }
 
+void maf_flow_get_all_bn_stats(const maf_flow *f, double *stats)
+{
+    for (int k = 0; k < f->K; k++)
+        maf_flow_get_bn_stats(f, k, stats + (size_t)k * 2 * f->D,
+                              stats + (size_t)k * 2 * f->D + f->D);
+}
+
+maf_status maf_flow_set_all_bn_stats(maf_flow *f, const double *stats)
+{
+    for (int k = 0; k < f->K && f->cfg.batch_norm; k++) {
+        maf_status st = maf_flow_set_bn_stats(f, k, stats + (size_t)k * 2 * f->D,
+                                              stats + (size_t)k * 2 * f->D + f->D);
+        if (st != MAF_OK) return st;
+    }
+    return MAF_OK;
+}
+
 void maf_flow_set_reducer(maf_flow *f, maf_reduce_fn fn, void *ctx)
 {
     f->reduce = fn;

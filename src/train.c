@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "maf/adam.h"
 #include "maf/checkpoint.h"
@@ -20,6 +19,7 @@
 #include "maf/evallog.h"
 #include "maf/flow.h"
 #include "maf/mpiutil.h"
+#include "clock.h"
 
 enum { SLOT_STOP = 0, SLOT_LOSS = 1, SLOT_NONFINITE = 2, NSLOTS = 3 };
 
@@ -61,13 +61,6 @@ typedef struct {
     int64_t test_stop_step; /* testing hook, see train.h; 0 = off */
 } trainer;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void say(trainer *t, const char *fmt, ...)
 {
     if (t->rank != 0 || !t->opt->message) return;
@@ -82,9 +75,9 @@ static void say(trainer *t, const char *fmt, ...)
 static int timed_reduce(double *buf, int n, void *ctx)
 {
     reducer_ctx *r = ctx;
-    double t0 = now();
+    double t0 = maf_now();
     int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, r->comm);
-    r->seconds += now() - t0;
+    r->seconds += maf_now() - t0;
     return rc == MPI_SUCCESS ? 0 : -1;
 }
 
@@ -172,12 +165,11 @@ static maf_status setup(trainer *t)
     if (!t->perm || !t->batch || !t->logp || !t->best_params || !t->best_bn ||
         (c->batch_norm && !t->bn_work) || !t->state.rng || !t->state.cursor)
         return maf_fail(MAF_ERR_NOMEM, "trainer: out of memory for %zu training rows", n);
-    for (int k = 0; k < t->K && c->batch_norm; k++)
-        for (int d = 0; d < t->D; d++) t->best_bn[(size_t)k * 2 * t->D + t->D + d] = 1;
     t->steps_per_epoch = (int64_t)((t->train.global_rows + c->batch_size - 1) / c->batch_size);
     t->state.best_val = -INFINITY;
     /* until validation improves, the best model is the initial one */
     memcpy(t->best_params, maf_flow_params(t->flow), t->nparam * sizeof *t->best_params);
+    maf_flow_get_all_bn_stats(t->flow, t->best_bn);
     maf_rng_seed(&t->rng, c->seed, 1000 + (uint64_t)t->rank);
     const char *stop_at = getenv("MAF_TEST_STOP_AT_STEP"),
                *stop_rank = getenv("MAF_TEST_STOP_RANK");
@@ -308,20 +300,6 @@ static maf_status write_checkpoint(trainer *t, const char *path, const char *kin
     return maf_mpi_agree(t->comm, st);
 }
 
-static void snapshot_bn(trainer *t, double *bn)
-{
-    for (int k = 0; k < t->K && t->cfg->batch_norm; k++)
-        maf_flow_get_bn_stats(t->flow, k, bn + (size_t)k * 2 * t->D,
-                              bn + (size_t)k * 2 * t->D + t->D);
-}
-
-static void restore_bn(trainer *t, const double *bn)
-{
-    for (int k = 0; k < t->K && t->cfg->batch_norm; k++)
-        maf_flow_set_bn_stats(t->flow, k, bn + (size_t)k * 2 * t->D,
-                              bn + (size_t)k * 2 * t->D + t->D);
-}
-
 static maf_status resume(trainer *t)
 {
     free(t->state.rng); /* replaced by the file's */
@@ -365,7 +343,7 @@ static int cmp_double(const void *a, const void *b)
 static maf_status final_test(trainer *t, maf_train_result *res)
 {
     memcpy(maf_flow_params(t->flow), t->best_params, t->nparam * sizeof *t->best_params);
-    restore_bn(t, t->best_bn);
+    maf_flow_set_all_bn_stats(t->flow, t->best_bn);
     maf_flow_set_train(t->flow, false);
     double *mine = malloc((t->test.rows ? t->test.rows : 1) * sizeof *mine);
     double acc[3] = {0, 0, INFINITY};
@@ -461,11 +439,22 @@ out:
 
 /* ---- the loop ---- */
 
-static bool limit_reached(const trainer *t)
+/* the step at which max_steps or max_epochs ends the run, whichever comes first; 0: none */
+static int64_t step_limit(const trainer *t)
 {
     const maf_config *c = t->cfg;
-    return (c->max_steps > 0 && t->state.step >= c->max_steps) ||
-           (c->max_epochs > 0 && t->state.step >= (int64_t)c->max_epochs * t->steps_per_epoch);
+    int64_t limit = c->max_steps > 0 ? c->max_steps : 0;
+    if (c->max_epochs > 0) {
+        int64_t e = (int64_t)c->max_epochs * t->steps_per_epoch;
+        if (!limit || e < limit) limit = e;
+    }
+    return limit;
+}
+
+static bool limit_reached(const trainer *t)
+{
+    int64_t limit = step_limit(t);
+    return limit > 0 && t->state.step >= limit;
 }
 
 static bool run_is_done(const trainer *t)
@@ -498,7 +487,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
     const maf_config *c = t->cfg;
     maf_real *g = maf_flow_grads(t->flow);
     const int64_t eval_every = c->eval_every > 0 ? c->eval_every : t->steps_per_epoch;
-    double t_start = now(), t_window = now(), comm_window = 0, red_window0 = t->red.seconds;
+    double t_start = maf_now(), t_window = maf_now(), comm_window = 0, red_window0 = t->red.seconds;
     int64_t steps_window = 0;
     double grad_norm = 0;
     maf_status st = MAF_OK;
@@ -520,10 +509,10 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
         g[t->nparam + SLOT_STOP] = stop_here ? 1.0f : 0.0f;
         g[t->nparam + SLOT_LOSS] = (maf_real)loss;
         g[t->nparam + SLOT_NONFINITE] = (maf_real)nonfinite;
-        double t0 = now();
+        double t0 = maf_now();
         MAF_MPI(
             MPI_Allreduce(MPI_IN_PLACE, g, (int)t->nparam + NSLOTS, MPI_FLOAT, MPI_SUM, t->comm));
-        comm_window += now() - t0;
+        comm_window += maf_now() - t0;
         if (g[t->nparam + SLOT_NONFINITE] > 0)
             return maf_fail(MAF_ERR_NUMERIC,
                             "step %lld: %.0f rows of the batch have a non-finite log-likelihood; "
@@ -548,7 +537,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
         if (!last_before_eval && !at_limit) continue;
 
         /* evaluation */
-        double dt = now() - t_window;
+        double dt = maf_now() - t_window;
         double comm_s = comm_window + (t->red.seconds - red_window0);
         double val = -INFINITY;
         int64_t val_bad = 0;
@@ -559,7 +548,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             t->state.best_val = val;
             t->state.bad_evals = 0;
             memcpy(t->best_params, maf_flow_params(t->flow), t->nparam * sizeof *t->best_params);
-            snapshot_bn(t, t->best_bn);
+            maf_flow_get_all_bn_stats(t->flow, t->best_bn);
         } else {
             t->state.bad_evals++;
         }
@@ -576,15 +565,11 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             .comm_share = dt > 0 ? comm_s / dt : 0,
             .eta_s = -1,
             .fraction = -1,
-            .wall_s = now() - t_start,
+            .wall_s = maf_now() - t_start,
             .improved = improved,
             .val_nonfinite = val_bad,
         };
-        int64_t limit = c->max_steps > 0 ? c->max_steps : 0;
-        if (c->max_epochs > 0) {
-            int64_t e = (int64_t)c->max_epochs * t->steps_per_epoch;
-            if (!limit || e < limit) limit = e;
-        }
+        int64_t limit = step_limit(t);
         if (limit > 0) {
             p.eta_s = (double)(limit - t->state.step) * dt / (double)steps_window;
             p.fraction = (double)t->state.step / (double)limit;
@@ -617,7 +602,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
                 (long long)t->state.step, (double)t->state.step / t->steps_per_epoch);
             return MAF_OK;
         }
-        t_window = now();
+        t_window = maf_now();
         comm_window = 0;
         red_window0 = t->red.seconds;
         steps_window = 0;
@@ -633,7 +618,7 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
     res->true_test_loglik = NAN;
     MPI_Comm_rank(comm, &t.rank);
     MPI_Comm_size(comm, &t.size);
-    double t_start = now();
+    double t_start = maf_now();
     t.config_text = maf_config_to_ini(cfg);
     maf_status st = t.config_text ? MAF_OK : maf_fail(MAF_ERR_NOMEM, "out of memory");
     st = maf_mpi_agree(comm, st);
@@ -685,7 +670,7 @@ out:
     res->steps = t.state.step;
     res->epochs = t.steps_per_epoch ? (double)t.state.step / t.steps_per_epoch : 0;
     res->best_val = t.state.best_val;
-    res->wall_s = now() - t_start;
+    res->wall_s = maf_now() - t_start;
     if (t.log) {
         maf_status cs = maf_evallog_close(t.log);
         if (st == MAF_OK) st = cs;

@@ -2,7 +2,7 @@
  * gauss<D> set (known density), in mixed storage: train float64 contiguous, val and test
  * float32 chunked and gzip-compressed. Options inject faults for the error tests.
  *
- *   mkdata OUT.h5 --dim D --rows N [--nan-row R] [--no-test] [--truth]
+ *   mkdata OUT.h5 --dim D --rows N [--nan-row R] [--constant-col C] [--no-test] [--truth]
  *
  * --truth prints the true mean log-likelihood of the test split. */
 #include <hdf5.h>
@@ -35,13 +35,15 @@ static int write_split(hid_t file, const char *name, const float *x, size_t n, i
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr,
-                "usage: mkdata OUT.h5 --dim D --rows N [--nan-row R] [--no-test] [--truth]\n");
+        fprintf(
+            stderr,
+            "usage: mkdata OUT.h5 --dim D --rows N [--nan-row R] [--constant-col C] [--no-test] "
+            "[--truth]\n");
         return 2;
     }
     const char *out = argv[1];
     int D = 4;
-    long rows = 1000, nan_row = -1;
+    long rows = 1000, nan_row = -1, const_col = -1;
     bool no_test = false, truth = false;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--dim") && i + 1 < argc)
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
             rows = atol(argv[++i]);
         else if (!strcmp(argv[i], "--nan-row") && i + 1 < argc)
             nan_row = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--constant-col") && i + 1 < argc)
+            const_col = atol(argv[++i]);
         else if (!strcmp(argv[i], "--no-test"))
             no_test = true;
         else if (!strcmp(argv[i], "--truth"))
@@ -71,6 +75,8 @@ int main(int argc, char **argv)
         float *x = malloc(n[s] * D * sizeof *x);
         if (!x || maf_builtin_generate(name, s, 0, n[s], 1, x) != MAF_OK) return 1;
         if (s == 0 && nan_row >= 0 && (size_t)nan_row < n[s]) x[nan_row * D + D / 2] = NAN;
+        if (s == 0 && const_col >= 0 && const_col < D)
+            for (size_t r = 0; r < n[s]; r++) x[r * D + const_col] = 2.5f;
         if (s == 2 && truth) {
             double *lp = malloc(n[s] * sizeof *lp);
             maf_builtin_logpdf(name, x, n[s], lp);

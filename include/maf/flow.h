@@ -120,6 +120,10 @@ bool maf_flow_is_train(const maf_flow *f);
 /* Stored batch-norm statistics of layer k (D values each), used in eval mode. */
 maf_status maf_flow_set_bn_stats(maf_flow *f, int layer, const double *mean, const double *var);
 maf_status maf_flow_get_bn_stats(const maf_flow *f, int layer, double *mean, double *var);
+/* Every layer's statistics at once, as blocks x 2 x dim doubles (layer k: its mean, then its
+ * var), e.g. to keep the best model's statistics. Setting is a no-op when batch norm is off. */
+void maf_flow_get_all_bn_stats(const maf_flow *f, double *stats);
+maf_status maf_flow_set_all_bn_stats(maf_flow *f, const double *stats);
 
 /* Sum-allreduce of n doubles in place, across the processes that train one model together.
  * Return 0 on success. NULL (default): one process. */
