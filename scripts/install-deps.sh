@@ -11,7 +11,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools     # data, checkpoints and logs (parallel HDF5)
   libinih-dev                        # INI configs
   libcmocka-dev                      # unit tests
-  python3-numpy                      # regenerates the independent NumPy test fixtures
+  python3-numpy python3-h5py         # the NumPy test fixtures and the Python model reader (tests)
   slurm-wlm munge                    # the job-script tests run a real one-node Slurm cluster
 )
 

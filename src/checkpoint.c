@@ -99,8 +99,21 @@ maf_status maf_ckpt_write(const char *path, const maf_ckpt_contents *c)
         if (st != MAF_OK) goto out;
     }
     TRY(put_bn(w, f, "model", bn));
-    /* testing hook: die in the middle of a checkpoint write (tests that the old file survives) */
-    if (getenv("MAF_FAULT_KILL_IN_CHECKPOINT")) raise(SIGKILL);
+    /* testing hook: die in the middle of a checkpoint write (tests that the old file survives):
+     * MAF_FAULT_KILL_IN_CHECKPOINT = N (a number) kills in this process's Nth write, = NAME in
+     * the first write of a file whose name ends with NAME (e.g. best.h5) */
+    static int writes;
+    const char *kill_at = getenv("MAF_FAULT_KILL_IN_CHECKPOINT");
+    ++writes;
+    if (kill_at && *kill_at) {
+        char *end;
+        long n = strtol(kill_at, &end, 10);
+        size_t lp = strlen(path), lk = strlen(kill_at);
+        if (*end ? lp >= lk && !strcmp(path + lp - lk, kill_at) : n == writes) {
+            fprintf(stderr, "fault injection: killed while writing %s\n", path);
+            raise(SIGKILL);
+        }
+    }
     TRY(maf_h5w_put_f64(w, "data/mean", c->stdz->mean, 1, (size_t)fc->dim));
     TRY(maf_h5w_put_f64(w, "data/std", c->stdz->std, 1, (size_t)fc->dim));
     TRY(maf_h5w_attr_f64(w, "/", "log_jacobian", c->stdz->log_jacobian));

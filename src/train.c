@@ -122,7 +122,12 @@ static maf_status load_data(trainer *t)
 static maf_status setup(trainer *t)
 {
     const maf_config *c = t->cfg;
-    t->local_batch = c->batch_size / t->size + (t->rank < c->batch_size % t->size);
+    /* this rank's share of the global batch by the same rule as its share of the rows, so every
+     * training row is drawn at the same rate B/N whatever the rank count, and the shares add up
+     * to batch_size (with B = N, a step is exactly one pass over the training set) */
+    size_t first_in_batch, share;
+    maf_shard_range((size_t)c->batch_size, t->rank, t->size, &first_in_batch, &share);
+    t->local_batch = (int)share;
     t->chunk = t->local_batch > 1024 ? t->local_batch : 1024;
     maf_flow_config fc;
     maf_flow_config_default(&fc, t->D);
@@ -492,7 +497,11 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
     double grad_norm = 0;
     maf_status st = MAF_OK;
     for (;;) {
-        bool last_before_eval = (t->state.step + 1) % eval_every == 0;
+        /* an evaluation follows this step on the eval_every grid or at the step limit; its row
+         * logs this step's gradient norm */
+        int64_t limit = step_limit(t);
+        bool last_before_eval =
+            (t->state.step + 1) % eval_every == 0 || (limit > 0 && t->state.step + 1 >= limit);
         next_batch(t);
         st = maf_flow_log_prob(t->flow, t->batch, t->local_batch, t->logp);
         if (st == MAF_OK) st = maf_flow_backward(t->flow, 1.0 / c->batch_size, 0);
@@ -569,7 +578,6 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             .improved = improved,
             .val_nonfinite = val_bad,
         };
-        int64_t limit = step_limit(t);
         if (limit > 0) {
             p.eta_s = (double)(limit - t->state.step) * dt / (double)steps_window;
             p.fraction = (double)t->state.step / (double)limit;

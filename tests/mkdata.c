@@ -2,8 +2,12 @@
  * gauss<D> set (known density), in mixed storage: train float64 contiguous, val and test
  * float32 chunked and gzip-compressed. Options inject faults for the error tests.
  *
- *   mkdata OUT.h5 --dim D --rows N [--nan-row R] [--constant-col C] [--no-test] [--truth]
+ *   mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S]] [--constant-col C] [--no-test]
+ *          [--scale] [--truth]
  *
+ * --nan-split puts the --nan-row NaN into split S (train, val or test; default train).
+ * --scale multiplies column d by 10^(1 + d mod 3) (10, 100, 1000, 10, ...), so that the
+ * standardisation's log-Jacobian is tens of nats; the truth includes -sum(log scale).
  * --truth prints the true mean log-likelihood of the test split. */
 #include <hdf5.h>
 #include <math.h>
@@ -35,16 +39,16 @@ static int write_split(hid_t file, const char *name, const float *x, size_t n, i
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(
-            stderr,
-            "usage: mkdata OUT.h5 --dim D --rows N [--nan-row R] [--constant-col C] [--no-test] "
-            "[--truth]\n");
+        fprintf(stderr, "usage: mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S]] "
+                        "[--constant-col C] "
+                        "[--no-test] [--scale] [--truth]\n");
         return 2;
     }
     const char *out = argv[1];
     int D = 4;
     long rows = 1000, nan_row = -1, const_col = -1;
-    bool no_test = false, truth = false;
+    bool no_test = false, truth = false, scale = false;
+    int nan_split = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--dim") && i + 1 < argc)
             D = atoi(argv[++i]);
@@ -54,6 +58,18 @@ int main(int argc, char **argv)
             nan_row = atol(argv[++i]);
         else if (!strcmp(argv[i], "--constant-col") && i + 1 < argc)
             const_col = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--nan-split") && i + 1 < argc) {
+            const char *v = argv[++i];
+            nan_split = !strcmp(v, "train")  ? 0
+                        : !strcmp(v, "val")  ? 1
+                        : !strcmp(v, "test") ? 2
+                                             : -1;
+            if (nan_split < 0) {
+                fprintf(stderr, "mkdata: --nan-split takes train, val or test\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--scale"))
+            scale = true;
         else if (!strcmp(argv[i], "--no-test"))
             no_test = true;
         else if (!strcmp(argv[i], "--truth"))
@@ -74,7 +90,7 @@ int main(int argc, char **argv)
         if (s == 2 && no_test) continue;
         float *x = malloc(n[s] * D * sizeof *x);
         if (!x || maf_builtin_generate(name, s, 0, n[s], 1, x) != MAF_OK) return 1;
-        if (s == 0 && nan_row >= 0 && (size_t)nan_row < n[s]) x[nan_row * D + D / 2] = NAN;
+        if (s == nan_split && nan_row >= 0 && (size_t)nan_row < n[s]) x[nan_row * D + D / 2] = NAN;
         if (s == 0 && const_col >= 0 && const_col < D)
             for (size_t r = 0; r < n[s]; r++) x[r * D + const_col] = 2.5f;
         if (s == 2 && truth) {
@@ -83,6 +99,12 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < n[s]; i++) sum += lp[i];
             free(lp);
         }
+        if (scale)
+            for (int d = 0; d < D; d++) {
+                double f = pow(10.0, 1 + d % 3);
+                for (size_t r = 0; r < n[s]; r++) x[r * D + d] = (float)(x[r * D + d] * f);
+                if (s == 2 && truth) sum -= (double)n[s] * log(f);
+            }
         if (write_split(file, splits[s], x, n[s], D, s == 0, s != 0) != 0) return 1;
         free(x);
     }

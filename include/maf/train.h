@@ -21,7 +21,8 @@
  *
  * Testing hooks (environment): MAF_TEST_STOP_AT_STEP=S makes rank MAF_TEST_STOP_RANK (default:
  * the last rank) request a stop at step S, exactly as a signal would; MAF_FAULT_KILL_IN_CHECKPOINT
- * kills the writing process halfway through a checkpoint (see checkpoint.c). */
+ * = N or NAME kills the writing process halfway through its Nth checkpoint write, or the first
+ * write of the file NAME (e.g. best.h5) (see checkpoint.c). */
 #ifndef MAF_TRAIN_H
 #define MAF_TRAIN_H
 
