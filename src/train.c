@@ -566,7 +566,10 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
         maf_progress p = {
             .step = t->state.step,
             .epoch = (double)t->state.step / (double)t->steps_per_epoch,
-            .train_loss = t->state.loss_count > 0 ? t->state.loss_sum / t->state.loss_count : NAN,
+            /* in data units, as every reported figure: the NLL of z less the log-Jacobian */
+            .train_loss = t->state.loss_count > 0
+                              ? t->state.loss_sum / t->state.loss_count - t->stdz.log_jacobian
+                              : NAN,
             .val_loglik = val,
             .best_val = t->state.best_val,
             .grad_norm = grad_norm,

@@ -2,10 +2,12 @@
  * gauss<D> set (known density), in mixed storage: train float64 contiguous, val and test
  * float32 chunked and gzip-compressed. Options inject faults for the error tests.
  *
- *   mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S]] [--constant-col C] [--no-test]
+ *   mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S] [--nan-col C]] [--constant-col C]
+ * [--no-test]
  *          [--scale] [--truth]
  *
- * --nan-split puts the --nan-row NaN into split S (train, val or test; default train).
+ * --nan-split puts the --nan-row NaN into split S (train, val or test; default train), in
+ * column --nan-col C (default D/2).
  * --scale multiplies column d by 10^(1 + d mod 3) (10, 100, 1000, 10, ...), so that the
  * standardisation's log-Jacobian is tens of nats; the truth includes -sum(log scale).
  * --truth prints the true mean log-likelihood of the test split. */
@@ -39,16 +41,17 @@ static int write_split(hid_t file, const char *name, const float *x, size_t n, i
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S]] "
-                        "[--constant-col C] "
-                        "[--no-test] [--scale] [--truth]\n");
+        fprintf(stderr,
+                "usage: mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S] [--nan-col C]] "
+                "[--constant-col C] "
+                "[--no-test] [--scale] [--truth]\n");
         return 2;
     }
     const char *out = argv[1];
     int D = 4;
     long rows = 1000, nan_row = -1, const_col = -1;
     bool no_test = false, truth = false, scale = false;
-    int nan_split = 0;
+    int nan_split = 0, nan_col = -1;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--dim") && i + 1 < argc)
             D = atoi(argv[++i]);
@@ -68,7 +71,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "mkdata: --nan-split takes train, val or test\n");
                 return 2;
             }
-        } else if (!strcmp(argv[i], "--scale"))
+        } else if (!strcmp(argv[i], "--nan-col") && i + 1 < argc)
+            nan_col = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--scale"))
             scale = true;
         else if (!strcmp(argv[i], "--no-test"))
             no_test = true;
@@ -90,7 +95,8 @@ int main(int argc, char **argv)
         if (s == 2 && no_test) continue;
         float *x = malloc(n[s] * D * sizeof *x);
         if (!x || maf_builtin_generate(name, s, 0, n[s], 1, x) != MAF_OK) return 1;
-        if (s == nan_split && nan_row >= 0 && (size_t)nan_row < n[s]) x[nan_row * D + D / 2] = NAN;
+        if (s == nan_split && nan_row >= 0 && (size_t)nan_row < n[s])
+            x[nan_row * D + (nan_col >= 0 && nan_col < D ? nan_col : D / 2)] = NAN;
         if (s == 0 && const_col >= 0 && const_col < D)
             for (size_t r = 0; r < n[s]; r++) x[r * D + const_col] = 2.5f;
         if (s == 2 && truth) {

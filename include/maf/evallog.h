@@ -4,6 +4,10 @@
  *   /log      1-D dataset of a compound type whose members are named exactly as the fields of
  *             maf_eval_row: step, epoch (int64); train_loss, val_loglik, grad_norm, lr,
  *             samples_per_s, comm_share, wall_time (float64). h5py: f["log"]["val_loglik"].
+ *             train_loss is the mean negative log-likelihood of the training batches since the
+ *             previous row (each row's before its update; batch norm in train mode; no L2 term),
+ *             in data units like val_loglik; grad_norm is the norm of the gradient applied at
+ *             the row's step (L2 term included, before clipping).
  *   /@config  root attribute, variable-length UTF-8 string: the run's configuration text.
  *   /@<name>  root float64 attributes set with maf_evallog_set_attr_f64 (e.g. "test_loglik",
  *             "test_loglik_2se").

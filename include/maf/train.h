@@ -45,7 +45,8 @@ extern "C" {
 typedef struct {
     int64_t step;
     double epoch;
-    double train_loss; /* mean NLL (standardised units) since the previous evaluation */
+    double train_loss; /* mean NLL of the training batches since the previous evaluation, in
+                        * data units (as val_loglik), before each step's update, no L2 term */
     double val_loglik; /* in data units */
     double best_val;
     double grad_norm;

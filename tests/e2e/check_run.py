@@ -10,7 +10,11 @@ files (scripts/maf_model.py: the documented format and maths, no code shared wit
       standardisation, best.h5's batch-norm statistics, the best validation score, and the
       test log-likelihood, its 2 s.e., median and worst row, each recomputed from the files.
 
-Both also check the standardisation (data/mean, data/std, log_jacobian) against NumPy's over
+  check_run.py same-log RUN_A RUN_B          the two runs' log.h5 rows are identical (bitwise)
+      in step, epoch, train_loss, val_loglik, grad_norm and lr (a resumed run vs an
+      uninterrupted one on the same machine).
+
+first-step and report also check the standardisation (data/mean, data/std, log_jacobian) against NumPy's over
 the training split. Prints one line per check; exits 1 on the first failure.
 """
 import os
@@ -126,6 +130,10 @@ def first_step(run, data):
        f"{len(train)} rows: relative difference {err:.2g} over {len(g_ref)} trainable entries "
        f"(finite differences of the NumPy model)")
     rows, _ = read_log(run)
+    tl, tl_ref = float(rows["train_loss"][-1]), loss(theta0) - m1.log_jacobian
+    if abs(tl - tl_ref) > 2e-5 + 1e-6 * abs(tl_ref):
+        fail(f"log.h5 train_loss {tl:.8g} != the mean NLL of the step's batch (data units) {tl_ref:.8g}")
+    ok(f"log.h5 train_loss {tl:.6f} = the mean NLL over all {len(train)} rows before the step")
     gn = float(rows["grad_norm"][-1])
     if rel(gn, np.linalg.norm(g_ref)) > 2e-4:
         fail(f"log.h5 grad_norm {gn:.8g} != norm of the applied gradient {np.linalg.norm(g_ref):.8g}")
@@ -153,6 +161,12 @@ def report(run, data):
     if abs(float(last.attrs["best_val"]) - v_ref) > 2e-5 + 1e-6 * abs(v_ref):
         fail(f"latest.h5 best_val {float(last.attrs['best_val']):.8g} != {v_ref:.8g}")
     ok(f"best validation {v_log:.6f} (log.h5 and latest.h5) = best.h5 on val {v_ref:.6f}")
+    # early stopping: the run ends exactly `patience` evaluations after the best one
+    patience = int(best.config_value("train", "patience"))
+    after = len(rows) - 1 - int(np.argmax(rows["val_loglik"]))
+    if after != patience:
+        fail(f"the run ended {after} evaluations after the best, [train] patience = {patience}")
+    ok(f"ended {after} evaluation(s) after the best one = [train] patience")
     # the test report is best.h5's, and differs measurably from the last model's
     lp = best.log_prob(test)
     n = len(lp)
@@ -174,10 +188,25 @@ def report(run, data):
        f"in NumPy; the last model scores {lp_last:.6f}")
 
 
+def same_log(a, b):
+    """Two runs' logs agree row for row in every field that does not measure time."""
+    ra, rb = read_log(a)[0], read_log(b)[0]
+    fields = ("step", "epoch", "train_loss", "val_loglik", "grad_norm", "lr")
+    if len(ra) != len(rb):
+        fail(f"{a}/log.h5 has {len(ra)} rows, {b}/log.h5 {len(rb)} (steps {list(ra['step'])} vs "
+             f"{list(rb['step'])})")
+    for f in fields:
+        if not np.array_equal(ra[f], rb[f]):
+            i = int(np.nonzero(ra[f] != rb[f])[0][0])
+            fail(f"log.h5 row {i} ({f}): {ra[f][i]!r} vs {rb[f][i]!r}")
+    ok(f"log.h5: {len(ra)} rows identical in {', '.join(fields)}")
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("first-step", "report"):
+    cmds = {"first-step": first_step, "report": report, "same-log": same_log}
+    if len(sys.argv) != 4 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
-    {"first-step": first_step, "report": report}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    cmds[sys.argv[1]](sys.argv[2], sys.argv[3])
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ resume_bitwise)
   run "$NP" -- --set output.dir="$W/b" --resume; [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "resume"; }
   same_state "$W/a/latest.h5" "$W/b/latest.h5"
   ok "stopped + resumed run is bitwise identical to the uninterrupted one (model, adam, best)"
+  /usr/bin/python3 "$(dirname "$CFG")/check_run.py" same-log "$W/a" "$W/b" || fail "the logs differ"
   ;;
 signal)
   # a real SIGTERM to one rank in the middle of a long run
@@ -111,9 +112,9 @@ bad_inputs)
   run "$NP" -- --set output.dir="$W/o1" --set data.path="$W/nan.h5"
   expect_error "NaN row" "nan.h5:/train: row 1234"
   for split in val test; do
-    "$MKDATA" "$W/nan_$split.h5" --dim 4 --rows 2000 --nan-row 17 --nan-split $split || fail mkdata
+    "$MKDATA" "$W/nan_$split.h5" --dim 4 --rows 2000 --nan-row 17 --nan-split $split --nan-col 3 || fail mkdata
     run "$NP" -- --set output.dir="$W/o1$split" --set data.path="$W/nan_$split.h5"
-    expect_error "NaN row in the $split split" "nan_$split.h5:/$split: row 17"
+    expect_error "NaN in the last column of the $split split" "nan_$split.h5:/$split: row 17 (0-based) column 3"
   done
   "$MKDATA" "$W/g4.h5" --dim 4 --rows 2000 || fail mkdata
   run "$NP" -- --set output.dir="$W/o2" --set data.path="$W/g4.h5" --set data.test=nosuch
