@@ -1,6 +1,9 @@
 /* h5io.c - atomic HDF5 writer (write "<path>.tmp", fsync, rename, fsync the folder) and a reader
  * that checks names, types and shapes and reports every failure with the file and object named.
- * Serial file access (default sec2 driver). HDF5's error printing is off during every call. */
+ * The writer builds the file in memory (HDF5's core driver, no backing store) and writes its
+ * image with write(2) at commit: a full disk or an I/O error is then one errno of ours, and
+ * HDF5 never holds a half-written, unclosable file (which crashed its clean-up at exit).
+ * The reader uses the default sec2 driver. HDF5's error printing is off during every call. */
 #define _POSIX_C_SOURCE 200809L
 #include "maf/h5io.h"
 
@@ -14,7 +17,8 @@
 #include <hdf5.h>
 
 struct maf_h5_writer {
-    hid_t file;
+    hid_t file; /* in memory */
+    int fd;     /* "<path>.tmp", created (empty) at create, written at commit */
     char *path, *tmp;
 };
 
@@ -107,6 +111,7 @@ static hid_t compound(const maf_h5_field *f, size_t nf, size_t record_size, bool
 static void writer_free(maf_h5_writer *w)
 {
     if (!w) return;
+    if (w->fd >= 0) close(w->fd);
     free(w->path);
     free(w->tmp);
     free(w);
@@ -121,19 +126,28 @@ maf_status maf_h5w_create(const char *path, maf_h5_writer **out)
     hid_t fapl = H5I_INVALID_HID;
     maf_h5_writer *w = calloc(1, sizeof *w);
     size_t len = strlen(path);
+    if (w) w->fd = -1;
     if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(len + 5))) {
         st = maf_fail(MAF_ERR_NOMEM, "maf_h5w_create: out of memory");
         goto free_writer;
     }
     memcpy(w->tmp, path, len);
     memcpy(w->tmp + len, ".tmp", 5);
-    /* closing the file closes every object still open in it */
+    /* the temporary now, so that an unwritable folder fails before any work */
+    if ((w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+        st = maf_fail(MAF_ERR_IO, "cannot create '%s': %s", w->tmp, strerror(errno));
+        goto free_writer;
+    }
+    /* in memory (grown 1 MiB at a time, nothing on disk until commit); closing the file closes
+     * every object still open in it */
     fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
         w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (fapl < 0 || w->file < 0) {
-        st = maf_fail(MAF_ERR_IO, "cannot create '%s': %s", w->tmp,
+        st = maf_fail(MAF_ERR_IO, "cannot create '%s' in memory: %s", w->tmp,
                       h5_detail("unknown HDF5 error").text);
+        unlink(w->tmp);
         goto free_writer;
     }
     *out = w;
@@ -266,29 +280,63 @@ static maf_status sync_dir(const char *path)
     return st;
 }
 
+/* write all of buf to fd (short writes and EINTR retried); 0, or -1 with errno set */
+static int write_all(int fd, const unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, buf, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return -1;
+        if (k == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        buf += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
 maf_status maf_h5w_commit(maf_h5_writer *w)
 {
     if (!w) return maf_fail(MAF_ERR_ARG, "maf_h5w_commit: no writer");
     quiet_state q = quiet_on();
     maf_status st = MAF_OK;
-    herr_t closed = H5Fclose(w->file);
-    int fd = -1;
-    if (closed < 0) {
-        st = maf_fail(MAF_ERR_IO, "cannot close '%s': %s", w->tmp,
-                      h5_detail("unknown HDF5 error").text);
+    unsigned char *image = NULL;
+    /* the finished file's bytes, then the in-memory file is closed (it cannot fail on disk) */
+    ssize_t size =
+        H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(w->file, NULL, 0);
+    if (size > 0 && (image = malloc((size_t)size)) != NULL &&
+        H5Fget_file_image(w->file, image, (size_t)size) != size)
+        size = -1;
+    if (size <= 0 || !image)
+        st = maf_fail(size > 0 ? MAF_ERR_NOMEM : MAF_ERR_IO, "cannot finish '%s' in memory: %s",
+                      w->path, size > 0 ? "out of memory" : h5_detail("unknown HDF5 error").text);
+    H5Fclose(w->file);
+    if (st != MAF_OK) goto remove_tmp;
+    /* close() is checked too: some file systems (NFS) report a full disk only there */
+    int rc = write_all(w->fd, image, (size_t)size);
+    if (rc == 0) rc = fsync(w->fd);
+    int e = errno, rc_close = close(w->fd);
+    w->fd = -1;
+    if (rc == 0 && rc_close != 0) rc = -1, e = errno;
+    if (rc != 0) {
+        st = maf_fail(MAF_ERR_IO,
+                      "cannot write '%s' (%zd bytes, to '%s'): %s; any previous '%s' is unchanged",
+                      w->path, size, w->tmp, strerror(e), w->path);
         goto remove_tmp;
     }
-    if ((fd = open(w->tmp, O_RDONLY)) < 0 || fsync(fd) != 0 || rename(w->tmp, w->path) != 0) {
-        st = maf_fail(MAF_ERR_IO, "cannot sync and rename '%s' to '%s': %s", w->tmp, w->path,
+    if (rename(w->tmp, w->path) != 0) {
+        st = maf_fail(MAF_ERR_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->path,
                       strerror(errno));
         goto remove_tmp;
     }
     st = sync_dir(w->path);
-    goto close_fd;
+    goto free_image;
 remove_tmp:
     unlink(w->tmp);
-close_fd:
-    if (fd >= 0) close(fd);
+free_image:
+    free(image);
     writer_free(w);
     quiet_off(q);
     return st;
@@ -298,7 +346,7 @@ void maf_h5w_abort(maf_h5_writer *w)
 {
     if (!w) return;
     quiet_state q = quiet_on();
-    H5Fclose(w->file);
+    H5Fclose(w->file); /* in memory: nothing was written to disk */
     unlink(w->tmp);
     writer_free(w);
     quiet_off(q);

@@ -1,9 +1,11 @@
 /* h5io.h - an atomic HDF5 writer and a checked HDF5 reader (serial file access, rank 0 only).
  *
- * Writer guarantee: everything goes to "<path>.tmp"; maf_h5w_commit() closes it, fsyncs it,
- * renames it over <path> and fsyncs the folder. At every moment <path> is either the old complete
- * file or the new complete file, whatever happens to the process (a kill leaves at most a stale
- * "<path>.tmp", which the next maf_h5w_create() truncates).
+ * Writer guarantee: maf_h5w_create() creates an empty "<path>.tmp" (so an unwritable folder fails
+ * at once) and builds the file in memory; maf_h5w_commit() writes its image to the temporary,
+ * fsyncs it, renames it over <path> and fsyncs the folder. At every moment <path> is
+ * either the old complete file or the new complete file, whatever happens to the process (a kill
+ * leaves at most a stale "<path>.tmp", which the next create truncates); a full disk or an I/O
+ * error is reported with the file and the OS's reason, the temporary removed.
  *
  * Layout: every array is a 2-D dataset rows x cols (a vector is n x 1) of little-endian IEEE
  * floats or integers; scalars and strings are attributes (strings are variable-length UTF-8,
@@ -41,7 +43,8 @@ typedef struct {
 
 typedef struct maf_h5_writer maf_h5_writer;
 
-/* Create "<path>.tmp" (truncating any old one). Nothing at `path` is touched until commit. */
+/* Create "<path>.tmp" empty (truncating any old one) and start the file in memory. Nothing at
+ * `path` is touched until commit. */
 maf_status maf_h5w_create(const char *path, maf_h5_writer **out);
 /* Datasets rows x cols; `name` may contain '/' (intermediate groups are created). */
 maf_status maf_h5w_put_f32(maf_h5_writer *w, const char *name, const float *data, size_t rows,
@@ -63,11 +66,13 @@ maf_status maf_h5w_put_table(maf_h5_writer *w, const char *name, const maf_h5_fi
 maf_status maf_h5w_attr_str(maf_h5_writer *w, const char *obj, const char *attr, const char *value);
 maf_status maf_h5w_attr_f64(maf_h5_writer *w, const char *obj, const char *attr, double value);
 maf_status maf_h5w_attr_i64(maf_h5_writer *w, const char *obj, const char *attr, int64_t value);
-/* Flush and close, fsync the file, rename it over `path`, fsync the folder. On a failure before
- * the rename the temporary is removed and the old `path` (if any) is left intact; a failure to
- * fsync the folder after the rename is reported, with the new file in place. Frees w always. */
+/* Write the file's image to "<path>.tmp", fsync it, rename it over `path`, fsync the folder. On
+ * a failure before the rename (no space left, permissions, I/O error: the message names the file
+ * and the OS's reason) the temporary is removed and the old `path` (if any) is left intact; a
+ * failure to fsync the folder after the rename is reported, with the new file in place. Frees w
+ * always. */
 maf_status maf_h5w_commit(maf_h5_writer *w);
-/* Close and remove the temporary; free w (NULL is a no-op). */
+/* Discard the file and remove the temporary; free w (NULL is a no-op). */
 void maf_h5w_abort(maf_h5_writer *w);
 
 typedef struct maf_h5_reader maf_h5_reader;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # train.sh - end-to-end tests of `maf train` under mpirun with real ranks and real HDF5 files.
-#   train.sh CASE NP MAF MKDATA CONFIG_DIR
+#   train.sh CASE NP MAF MKDATA CONFIG_DIR [ENOSPC_SHIM]
 # Each case prints what it checks and exits non-zero on the first failure.
 set -uo pipefail
-CASE=$1 NP=$2 MAF=$3 MKDATA=$4 CFG=$5/tiny.ini
+CASE=$1 NP=$2 MAF=$3 MKDATA=$4 CFG=$5/tiny.ini ENOSPC=${6:-}
 W=$(mktemp -d /tmp/maf-e2e-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -171,6 +171,28 @@ known_density)
   ll=$(get test_loglik "$W/b/log.h5"); truth=$(get true_test_loglik "$W/b/log.h5")
   gap_ok "$ll" "$truth" || fail "builtin: test log-likelihood $ll vs true $truth: gap outside [-0.02, 0.05)"
   ok "builtin:gauss4: test log-likelihood $ll, true $truth"
+  ;;
+disk_full)
+  # the disk fills up at several points of a checkpoint write (LD_PRELOAD shim): one clear line,
+  # exit 1 on every rank (no crash in HDF5's clean-up), the previous files intact, no temporary
+  run "$NP" -- --set output.dir="$W/d" --set train.max_steps=100; [ $RC -eq 0 ] || fail "first run"
+  for after in 0 1000 20000 60000; do
+    cp -p "$W/d"/*.h5 "$W/"
+    run "$NP" LD_PRELOAD="$ENOSPC" MAF_FAULT_ENOSPC_AFTER=$after -- --set output.dir="$W/d" \
+      --set train.max_steps=200 --resume
+    [ $RC -eq 1 ] || { cat "$W/out.txt"; fail "disk full after $after bytes: exit $RC, expected 1"; }
+    grep -qi "segmentation\|signal" "$W/out.txt" && { cat "$W/out.txt"; fail "a crash after the error"; }
+    victim=$(grep -m1 -o "cannot write '$W/d/[a-z]*.h5' .*No space left on device" "$W/out.txt" |
+      sed "s|cannot write '$W/d/\([a-z]*.h5\)'.*|\1|")
+    [ -n "$victim" ] || { cat "$W/out.txt"; fail "disk full after $after bytes: no clear message"; }
+    cmp -s "$W/$victim" "$W/d/$victim" || fail "disk full after $after bytes: $victim changed"
+    for f in "$W/d"/*.h5; do "$MAF" info "$f" >/dev/null 2>&1 || fail "$f does not load"; done
+    ls "$W/d"/*.tmp >/dev/null 2>&1 && fail "a temporary was left behind"
+    ok "disk full after $after bytes: exit 1 on every rank, $victim unchanged, every file loads: $(grep -m1 -o "cannot write.*device" "$W/out.txt" | sed "s|$W/d/||g")"
+  done
+  run "$NP" -- --set output.dir="$W/d" --set train.max_steps=200 --resume
+  [ $RC -eq 0 ] && [ "$(get step "$W/d/latest.h5")" = 200 ] || { cat "$W/out.txt"; fail "resume once there is space"; }
+  ok "with space again the run resumes and finishes"
   ;;
 invariants)
   # the trainer's figures against an independent NumPy evaluation of its own files
