@@ -40,13 +40,13 @@ bench_case=(--case custom --dim "$D" --blocks 5 --hidden "$H" --layers "$L" --ba
 echo "config: D=$D, 5 blocks, ${L}x$H hidden, batch norm, B=$B per rank, $STEPS steps; OpenBLAS $("$MAF" bench --list >/dev/null; echo threads=1)"
 for rep in $(seq "$REPS"); do
   b=$("$MAF" bench "${bench_case[@]}" --seconds 4 | awk '$1 == "custom" { print $6 }')
-  mpirun -n 1 "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/o1" >/dev/null
+  mpirun -n 1 "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/o1" --overwrite >/dev/null
   s1=$(sps "$W/o1/log.h5")
-  mpirun -n 2 "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/o2" --set train.batch_size=$((2 * B)) >/dev/null
+  mpirun -n 2 "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/o2" --overwrite --set train.batch_size=$((2 * B)) >/dev/null
   s2=$(sps "$W/o2/log.h5"); c2=$(comm "$W/o2/log.h5")
-  "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/i1" >/dev/null &
+  "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/i1" --overwrite >/dev/null &
   p=$!
-  "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/i2" >/dev/null
+  "$MAF" train -q -c "$W/b.ini" --set output.dir="$W/i2" --overwrite >/dev/null
   wait $p
   si=$(awk -v a="$(sps "$W/i1/log.h5")" -v b="$(sps "$W/i2/log.h5")" 'BEGIN { print a + b }')
   printf "round %d: bench %8.0f  train 1 rank %8.0f  2 ranks %8.0f (mpi %4.1f%%)  2 independent %8.0f samples/s\n" \

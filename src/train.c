@@ -10,8 +10,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "maf/adam.h"
 #include "maf/checkpoint.h"
@@ -34,7 +38,8 @@ typedef struct {
     MPI_Comm comm;
     int rank, size;
     char *config_text;
-    char path_latest[4200], path_best[4200], path_log[4200];
+    char path_latest[4200], path_best[4200], path_log[4200], path_lock[4200];
+    int lock_fd; /* rank 0: the folder lock, held until maf_train returns */
 
     maf_shard train, val, test;
     maf_standardizer stdz;
@@ -408,6 +413,11 @@ static maf_status final_test(trainer *t, maf_train_result *res)
             if (v < worst) worst = v;
         }
         double mean = good ? s / (double)good : NAN;
+        if (!good)
+            st = maf_fail(MAF_ERR_NUMERIC,
+                          "%s: none of the %zu test rows has a finite log-likelihood under the "
+                          "best model",
+                          t->test.source, N);
         for (size_t i = 0; i < good; i++) s2 += (all[i] - mean) * (all[i] - mean);
         qsort(all, good, sizeof *all, cmp_double);
         res->test_rows = (int64_t)N;
@@ -420,12 +430,17 @@ static maf_status final_test(trainer *t, maf_train_result *res)
         res->test_below = (int64_t)below;
         res->tail_threshold = t->cfg->tail_threshold;
     }
+    if ((st = maf_mpi_agree(t->comm, st)) != MAF_OK) goto out;
     /* everyone gets rank 0's summary */
     double summary[8] = {(double)res->test_rows,  (double)res->test_nonfinite,
                          res->test_loglik,        res->test_2se,
                          res->test_median,        res->test_worst,
                          (double)res->test_below, res->tail_threshold};
-    MPI_Bcast(summary, 8, MPI_DOUBLE, 0, t->comm);
+    int rc = MPI_Bcast(summary, 8, MPI_DOUBLE, 0, t->comm);
+    if (rc != MPI_SUCCESS) {
+        st = maf_mpi_fail(rc, "MPI_Bcast of the test summary", __FILE__, __LINE__);
+        goto out;
+    }
     res->test_rows = (int64_t)summary[0];
     res->test_nonfinite = (int64_t)summary[1];
     res->test_loglik = summary[2];
@@ -487,6 +502,73 @@ static maf_status make_output_dir(trainer *t)
     return maf_mpi_agree(t->comm, st);
 }
 
+/* rank 0 takes an exclusive lock on <dir>/.maf.lock and writes "pid host" into it; a folder
+ * locked by a live run is an error naming it. File systems without flock: a warning. */
+static maf_status lock_output_dir(trainer *t)
+{
+    maf_status st = MAF_OK;
+    if (t->rank == 0) {
+        t->lock_fd = open(t->path_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (t->lock_fd < 0) {
+            st = maf_fail(MAF_ERR_IO, "[output] dir = %s: cannot create the lock file '%s': %s",
+                          t->cfg->dir, t->path_lock, strerror(errno));
+        } else if (flock(t->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK) {
+                char who[256] = "";
+                ssize_t n = pread(t->lock_fd, who, sizeof who - 1, 0);
+                who[n > 0 ? n : 0] = '\0';
+                who[strcspn(who, "\n")] = '\0';
+                long pid = 0;
+                char host[200] = "?";
+                sscanf(who, "%ld %199s", &pid, host);
+                st = maf_fail(MAF_ERR_IO,
+                              "[output] dir = %s: folder in use by another run (pid %ld on host "
+                              "%s); wait for it to end or choose another [output] dir",
+                              t->cfg->dir, pid, host);
+            } else {
+                say(t,
+                    "warning: cannot lock '%s' (%s): two runs on this folder would not be "
+                    "detected",
+                    t->path_lock, strerror(errno));
+            }
+        } else {
+            char host[200] = "?", line[256];
+            gethostname(host, sizeof host);
+            host[sizeof host - 1] = '\0';
+            int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), host);
+            if (ftruncate(t->lock_fd, 0) != 0 || pwrite(t->lock_fd, line, (size_t)n, 0) != n)
+                say(t, "warning: cannot write '%s': %s", t->path_lock, strerror(errno));
+        }
+    }
+    return maf_mpi_agree(t->comm, st);
+}
+
+/* a fresh run into a folder with another run's files: refused, or (overwrite) those removed */
+static maf_status check_previous_run(trainer *t, bool overwrite, bool remove)
+{
+    maf_status st = MAF_OK;
+    if (t->rank == 0) {
+        const char *paths[3] = {t->path_latest, t->path_best, t->path_log};
+        char found[64] = "";
+        for (int i = 0; i < 3; i++) {
+            if (access(paths[i], F_OK) != 0) continue;
+            const char *base = strrchr(paths[i], '/') + 1;
+            snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s",
+                     *found ? ", " : "", base);
+            if (remove && unlink(paths[i]) != 0 && errno != ENOENT)
+                st = maf_fail(MAF_ERR_IO, "--overwrite: cannot remove '%s': %s", paths[i],
+                              strerror(errno));
+        }
+        if (*found && !overwrite)
+            st = maf_fail(MAF_ERR_CONFIG,
+                          "[output] dir = %s holds a previous run (%s): continue it with "
+                          "--resume, replace it with --overwrite, or choose another [output] dir",
+                          t->cfg->dir, found);
+        if (*found && remove && st == MAF_OK) say(t, "--overwrite: removed the previous %s", found);
+    }
+    return maf_mpi_agree(t->comm, st);
+}
+
 static maf_status train_loop(trainer *t, maf_train_result *res)
 {
     const maf_config *c = t->cfg;
@@ -541,7 +623,9 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
             say(t, "stop requested: stopping after step %lld, writing %s", (long long)t->state.step,
                 t->path_latest);
             res->stopped = true;
-            return write_checkpoint(t, t->path_latest, "latest", true);
+            st = write_checkpoint(t, t->path_latest, "latest", true);
+            res->wrote_latest = st == MAF_OK;
+            return st;
         }
         if (!last_before_eval && !at_limit) continue;
 
@@ -604,8 +688,10 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
         if ((st = maf_mpi_agree(t->comm, st)) != MAF_OK) return st;
         if (improved && (st = write_checkpoint(t, t->path_best, "best", false)) != MAF_OK)
             return st;
+        res->wrote_best |= improved;
         if (done) t->state.finished = 1;
         if ((st = write_checkpoint(t, t->path_latest, "latest", true)) != MAF_OK) return st;
+        res->wrote_latest = true;
         if (done) {
             say(t, "%s after %lld steps (%.1f epochs)",
                 patience_out ? "early stopping: no improvement in [train] patience evaluations"
@@ -624,7 +710,7 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
                      maf_train_result *res)
 {
     static const maf_train_options no_opt = {0};
-    trainer t = {.cfg = cfg, .opt = opt ? opt : &no_opt, .comm = comm};
+    trainer t = {.cfg = cfg, .opt = opt ? opt : &no_opt, .comm = comm, .lock_fd = -1};
     memset(res, 0, sizeof *res);
     res->true_test_loglik = NAN;
     MPI_Comm_rank(comm, &t.rank);
@@ -637,7 +723,11 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
     snprintf(t.path_latest, sizeof t.path_latest, "%s/latest.h5", cfg->dir);
     snprintf(t.path_best, sizeof t.path_best, "%s/best.h5", cfg->dir);
     snprintf(t.path_log, sizeof t.path_log, "%s/log.h5", cfg->dir);
+    snprintf(t.path_lock, sizeof t.path_lock, "%s/.maf.lock", cfg->dir);
+    bool resuming = opt && opt->resume, overwrite = opt && opt->overwrite;
     if ((st = make_output_dir(&t)) != MAF_OK) goto out;
+    if ((st = lock_output_dir(&t)) != MAF_OK) goto out;
+    if (!resuming && (st = check_previous_run(&t, overwrite, false)) != MAF_OK) goto out;
     if ((st = load_data(&t)) != MAF_OK) goto out;
     st = maf_mpi_agree(comm, setup(&t));
     if (st != MAF_OK) goto out;
@@ -654,6 +744,8 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
         if (t.state.finished && !run_is_done(&t)) t.state.finished = 0;
     } else {
         reshuffle(&t);
+        /* the previous run's files go only now that this run is set up and about to write */
+        if (overwrite && (st = check_previous_run(&t, true, true)) != MAF_OK) goto out;
     }
     if (t.rank == 0)
         st = maf_evallog_open(t.path_log, t.config_text, opt && opt->resume ? t.state.step : -1,
@@ -665,16 +757,29 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
     } else {
         say(&t, "%s is a finished run: reporting its test log-likelihood", t.path_latest);
     }
+    if (!isfinite(t.state.best_val)) {
+        st = maf_fail(MAF_ERR_NUMERIC,
+                      "no evaluation gave a finite validation log-likelihood (%lld evaluations): "
+                      "there is no best model; see the warnings above, and try a smaller [train] "
+                      "lr, [train] clip_norm or [model] log_scale_bound",
+                      (long long)t.state.evals);
+        goto out;
+    }
     if ((st = final_test(&t, res)) != MAF_OK) goto out;
     if (t.rank == 0) {
-        st = maf_evallog_set_attr_f64(t.log, "test_loglik", res->test_loglik);
-        if (st == MAF_OK) st = maf_evallog_set_attr_f64(t.log, "test_loglik_2se", res->test_2se);
-        if (st == MAF_OK) st = maf_evallog_set_attr_f64(t.log, "test_median", res->test_median);
-        if (st == MAF_OK) st = maf_evallog_set_attr_f64(t.log, "test_worst", res->test_worst);
-        if (st == MAF_OK)
-            st = maf_evallog_set_attr_f64(t.log, "test_below_threshold", (double)res->test_below);
-        if (st == MAF_OK)
-            st = maf_evallog_set_attr_f64(t.log, "true_test_loglik", res->true_test_loglik);
+        /* only defined figures are stored: a 1-row split has no s.e., a file no true density */
+        const struct {
+            const char *name;
+            double value;
+        } attrs[] = {{"test_loglik", res->test_loglik},
+                     {"test_loglik_2se", res->test_2se},
+                     {"test_median", res->test_median},
+                     {"test_worst", res->test_worst},
+                     {"test_below_threshold", (double)res->test_below},
+                     {"true_test_loglik", res->true_test_loglik}};
+        for (size_t i = 0; i < sizeof attrs / sizeof *attrs && st == MAF_OK; i++)
+            if (isfinite(attrs[i].value))
+                st = maf_evallog_set_attr_f64(t.log, attrs[i].name, attrs[i].value);
     }
     st = maf_mpi_agree(comm, st);
 out:
@@ -701,5 +806,6 @@ out:
     free(t.bn_work);
     free(t.state.rng);
     free(t.state.cursor);
+    if (t.lock_fd >= 0) close(t.lock_fd); /* releases the folder lock */
     return st;
 }

@@ -15,6 +15,13 @@
  * evaluation (atomically), out/best.h5 when validation improves, and a row of out/log.h5.
  * At the end the best parameters are restored and the test log-likelihood reported.
  *
+ * The output folder: rank 0 holds an exclusive lock on <dir>/.maf.lock (flock, released on any
+ * exit, even a kill) for the whole run, so a second run on the same folder fails at once naming
+ * the first (pid, host). A fresh run refuses a folder holding a previous run's latest.h5,
+ * best.h5 or log.h5 unless opt->overwrite (then they are removed before its first write), so
+ * files of two runs are never mixed. A run whose validation score is never finite is an error
+ * (MAF_ERR_NUMERIC), as is a test split with no finite row.
+ *
  * A stop request (the stop flag set, e.g. by SIGTERM/SIGUSR1/SIGINT) on any rank reaches all
  * ranks through the gradient allreduce: they stop after the same step, rank 0 writes
  * latest.h5 and maf_train returns with result->stopped set.
@@ -63,7 +70,8 @@ typedef void (*maf_progress_fn)(const maf_progress *p, void *ctx);
 typedef void (*maf_message_fn)(const char *msg, void *ctx);
 
 typedef struct {
-    bool resume;                         /* continue from <dir>/latest.h5 */
+    bool resume;    /* continue from <dir>/latest.h5 */
+    bool overwrite; /* a fresh run may replace a previous run's files in <dir> (else refused) */
     volatile sig_atomic_t *stop_request; /* polled every step; nonzero = stop; may be NULL */
     maf_progress_fn progress;            /* called on rank 0 after each evaluation */
     maf_message_fn message;              /* rank 0's informational lines */
@@ -79,6 +87,7 @@ typedef struct {
     double test_loglik, test_2se, test_median, test_worst, tail_threshold;
     double true_test_loglik; /* built-in data: the true density on the same rows; else NaN */
     double samples_per_s, comm_share, wall_s;
+    bool wrote_best, wrote_latest; /* files this run wrote (log.h5 is always written) */
 } maf_train_result;
 
 /* Collective over comm. Errors agree on all ranks (same status and message everywhere). */

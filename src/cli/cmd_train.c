@@ -27,17 +27,21 @@ static void on_signal(int sig)
 static void train_usage(FILE *out)
 {
     fprintf(out,
-            "usage: maf train -c CONFIG [--set section.key=value ...] [--resume | --auto-resume]\n"
+            "usage: maf train -c CONFIG [--set section.key=value ...]\n"
+            "                 [--resume | --auto-resume | --overwrite]\n"
             "\n"
             "Train a MAF by maximum likelihood, data-parallel over the MPI ranks it is started\n"
             "with (mpirun -n P maf train ..., srun maf train ..., or one process without a\n"
-            "launcher). Writes <dir>/latest.h5, <dir>/best.h5 and <dir>/log.h5 ([output] dir).\n"
+            "launcher). Writes <dir>/latest.h5, <dir>/best.h5 and <dir>/log.h5 ([output] dir);\n"
+            "<dir>/.maf.lock keeps a second run off the folder while this one runs.\n"
             "\n"
             "  -c, --config FILE   INI configuration (configs/reference.ini documents every key)\n"
             "      --set S.K=V     override one key, e.g. --set train.lr=1e-3 (repeatable)\n"
             "      --resume        continue from <dir>/latest.h5\n"
             "      --auto-resume   continue from <dir>/latest.h5 if it exists, else start anew\n"
-            "                      (for job scripts that are requeued)\n"
+            "                      as with --overwrite (for job scripts that are requeued)\n"
+            "      --overwrite     start anew even if <dir> holds a previous run (its latest.h5,\n"
+            "                      best.h5 and log.h5 are removed); without it that is an error\n"
             "  -q, --quiet         no progress lines\n"
             "  -h, --help          this help\n"
             "\n"
@@ -97,16 +101,14 @@ static void on_progress(const maf_progress *p, void *ctx)
 int cmd_train(int argc, char **argv)
 {
     const char *config_path = NULL;
-    bool resume = false, quiet = false, auto_resume = false;
+    bool resume = false, quiet = false, auto_resume = false, overwrite = false;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int nsets = 0;
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"set", required_argument, 0, 's'},
-                                         {"resume", no_argument, 0, 'r'},
-                                         {"auto-resume", no_argument, 0, 'a'},
-                                         {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
+        {"resume", no_argument, 0, 'r'},       {"auto-resume", no_argument, 0, 'a'},
+        {"overwrite", no_argument, 0, 'o'},    {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
@@ -123,6 +125,9 @@ int cmd_train(int argc, char **argv)
         case 'a':
             auto_resume = true;
             break;
+        case 'o':
+            overwrite = true;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -135,6 +140,12 @@ int cmd_train(int argc, char **argv)
             free(sets);
             return 2;
         }
+    }
+    if ((resume || auto_resume) && overwrite) {
+        fprintf(stderr, "maf train: --overwrite starts anew; it cannot go with --resume or "
+                        "--auto-resume\n");
+        free(sets);
+        return 2;
     }
     if (optind < argc || !config_path) {
         fprintf(stderr,
@@ -188,11 +199,16 @@ int cmd_train(int argc, char **argv)
         int exists = rank == 0 && access(latest, F_OK) == 0;
         MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
         resume = exists;
+        /* a requeued job whose first run died before its first checkpoint may have left a log:
+         * with no latest.h5 to continue from, the folder's files are this job's to replace */
+        overwrite = !exists;
         if (rank == 0 && !quiet)
             printf("--auto-resume: %s\n",
-                   exists ? "resuming from latest.h5" : "no latest.h5, starting anew");
+                   exists ? "resuming from latest.h5"
+                          : "no latest.h5, starting anew (replacing any best.h5/log.h5)");
     }
     maf_train_options opt = {.resume = resume,
+                             .overwrite = overwrite,
                              .stop_request = &stop_request,
                              .progress = on_progress,
                              .message = on_message,
@@ -215,16 +231,23 @@ int cmd_train(int argc, char **argv)
     if (rank == 0) {
         printf("done: %lld steps (%.1f epochs) in %.1f s; best validation log-likelihood %.4f\n",
                (long long)res.steps, res.epochs, res.wall_s, res.best_val);
-        printf("test log-likelihood: %.4f +- %.4f (2 s.e., %lld rows)", res.test_loglik,
-               res.test_2se, (long long)res.test_rows);
+        if (isfinite(res.test_2se))
+            printf("test log-likelihood: %.4f +- %.4f (2 s.e., %lld rows)", res.test_loglik,
+                   res.test_2se, (long long)res.test_rows);
+        else
+            printf("test log-likelihood: %.4f (%lld finite row(s): no standard error)",
+                   res.test_loglik, (long long)(res.test_rows - res.test_nonfinite));
         if (!isnan(res.true_test_loglik))
             printf("   true density: %.4f (gap %.4f nats)", res.true_test_loglik,
                    res.true_test_loglik - res.test_loglik);
         printf("\n  median %.4f, worst row %.4f, %lld rows below %g", res.test_median,
                res.test_worst, (long long)res.test_below, res.tail_threshold);
         if (res.test_nonfinite) printf(", %lld rows non-finite", (long long)res.test_nonfinite);
-        printf("\n  files: %s/best.h5 (model), %s/latest.h5, %s/log.h5\n", cfg.dir, cfg.dir,
-               cfg.dir);
+        /* only the files this run wrote (a finished run resumed writes only its log) */
+        printf("\n  files:");
+        if (res.wrote_best) printf(" %s/best.h5 (model),", cfg.dir);
+        if (res.wrote_latest) printf(" %s/latest.h5,", cfg.dir);
+        printf(" %s/log.h5\n", cfg.dir);
     }
 out:
     free(sets);

@@ -172,6 +172,50 @@ known_density)
   gap_ok "$ll" "$truth" || fail "builtin: test log-likelihood $ll vs true $truth: gap outside [-0.02, 0.05)"
   ok "builtin:gauss4: test log-likelihood $ll, true $truth"
   ;;
+folder)
+  # one folder, one run: a fresh run refuses another run's files; --overwrite replaces them only
+  # once the new run is set up; a second run on a folder in use is refused naming the first
+  run "$NP" -- --set output.dir="$W/r" --set train.max_steps=60; [ $RC -eq 0 ] || fail "first run"
+  sums=$(cd "$W/r" && md5sum *.h5)
+  run "$NP" -- --set output.dir="$W/r" --set train.max_steps=60
+  expect_error "a fresh run into a folder with a previous run" "holds a previous run (latest.h5, best.h5, log.h5): continue it with --resume, replace it with --overwrite"
+  [ $RC -eq 2 ] || fail "exit $RC, expected 2"
+  run "$NP" -- --set output.dir="$W/r" --set data.path="$W/nosuch.h5" --overwrite
+  expect_error "--overwrite with data that cannot be read" "nosuch.h5"
+  [ "$(cd "$W/r" && md5sum *.h5)" = "$sums" ] || fail "a failed --overwrite run changed the previous run's files"
+  ok "the failed --overwrite run left the previous run's files as they were"
+  "$MKDATA" "$W/g5.h5" --dim 5 --rows 2000 || fail mkdata
+  run "$NP" -- --set output.dir="$W/r" --set data.path="$W/g5.h5" --set train.max_steps=60 --overwrite
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "--overwrite run"; }
+  [ "$(get dim "$W/r/best.h5")" = 5 ] && [ "$(get dim "$W/r/latest.h5")" = 5 ] || fail "files of two runs mixed"
+  grep -q "removed the previous latest.h5, best.h5, log.h5" "$W/out.txt" || { cat "$W/out.txt"; fail "no note of the removal"; }
+  ok "--overwrite replaced the previous run (dim 4) by the new one (dim 5)"
+  run "$NP" -- --set output.dir="$W/r" --set data.path="$W/g5.h5" --set train.max_steps=60 --resume
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "resume of a finished run"; }
+  grep -q "files: $W/r/log.h5\$" "$W/out.txt" || { cat "$W/out.txt"; fail "the summary lists files this run did not write"; }
+  ok "a finished run resumed lists only the file it wrote: $(grep -o "files:.*" "$W/out.txt")"
+  # a second run while the first holds the folder, then the lock is freed by a kill -9
+  timeout 120 mpirun -n "$NP" "$MAF" train -q -c "$CFG" --set output.dir="$W/l" \
+    --set train.max_steps=10000000 >"$W/first.txt" 2>&1 &
+  launcher=$!
+  for _ in $(seq 100); do [ -f "$W/l/latest.h5" ] && break; sleep 0.1; done
+  run "$NP" -- --set output.dir="$W/l" --resume
+  expect_error "a second run on a folder in use" "folder in use by another run (pid [0-9]* on host $(hostname)"
+  ls "$W/l"/*.tmp >/dev/null 2>&1 && fail "the refused run left a temporary"
+  pkill -KILL -f "^$MAF train -q -c $CFG --set output.dir=$W/l " ; wait $launcher
+  run "$NP" -- --set output.dir="$W/l" --set train.max_steps=100 --resume
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "resume after the first run was killed: the lock was not released"; }
+  ok "after kill -9 of the first run the folder is free again: resumed and finished"
+  # a 1-row test split: no standard error, never a printed or stored NaN
+  "$MKDATA" "$W/one.h5" --dim 4 --rows 10 || fail mkdata
+  run 1 -- --set output.dir="$W/one" --set data.path="$W/one.h5" --set train.batch_size=4 --set train.max_steps=20
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "1-row test split"; }
+  grep -qi "nan" "$W/out.txt" && { cat "$W/out.txt"; fail "a NaN is printed"; }
+  grep -q "(1 finite row(s): no standard error)" "$W/out.txt" || { cat "$W/out.txt"; fail "no note of the missing s.e."; }
+  get test_loglik "$W/one/log.h5" >/dev/null || fail "test_loglik not stored"
+  get test_loglik_2se "$W/one/log.h5" >/dev/null 2>&1 && fail "test_loglik_2se stored for 1 row: $(get test_loglik_2se "$W/one/log.h5")"
+  ok "1-row test split: $(grep -o "test log-likelihood.*" "$W/out.txt"); no s.e. stored"
+  ;;
 disk_full)
   # the disk fills up at several points of a checkpoint write (LD_PRELOAD shim): one clear line,
   # exit 1 on every rank (no crash in HDF5's clean-up), the previous files intact, no temporary
