@@ -1,7 +1,9 @@
 /* checkpoint.c - model and training-state files on top of the atomic HDF5 writer (h5io). */
 #include "maf/checkpoint.h"
 
+#include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,11 @@ maf_status maf_ckpt_write(const char *path, const maf_ckpt_contents *c)
     }
     if (c->best_params) TRY(put_tensors(w, f, "best", c->best_params));
     if (c->best_bn) TRY(put_bn(w, f, "best", c->best_bn));
+    if (c->data) {
+        TRY(maf_h5w_attr_str(w, "/", "data_path", c->data->path));
+        TRY(maf_h5w_put_i64(w, "data/rows", c->data->rows, 1, 3));
+        TRY(maf_h5w_attr_i64(w, "/", "batch_size", c->data->batch_size));
+    }
     if (c->state) {
         const maf_train_state *s = c->state;
         TRY(maf_h5w_attr_i64(w, "/", "step", s->step));
@@ -173,6 +180,106 @@ static maf_status get_bn(maf_h5_reader *r, const maf_flow *f, const char *group,
     return MAF_OK;
 }
 
+/* every value finite (and >= 0 when nonneg): a damaged or crafted file is named, not trusted */
+static maf_status check_values(const char *path, const char *what, const double *x, size_t n,
+                               bool nonneg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) || (nonneg && x[i] < 0))
+            return maf_fail(MAF_ERR_FORMAT, "%s: %s[%zu] = %g: expected a finite%s value", path,
+                            what, i, x[i], nonneg ? " non-negative" : "");
+    return MAF_OK;
+}
+
+static maf_status check_reals(const char *path, const maf_flow *f, const char *group,
+                              const maf_real *x, bool nonneg)
+{
+    for (int t = 0; t < maf_flow_num_tensors(f); t++) {
+        const maf_tensor_info *ti = maf_flow_tensor(f, t);
+        const maf_real *v = x + ti->offset;
+        for (size_t i = 0; i < (size_t)ti->rows * ti->cols; i++)
+            if (!isfinite(v[i]) || (nonneg && v[i] < 0))
+                return maf_fail(MAF_ERR_FORMAT, "%s: %s/%s[%zu] = %g: expected a finite%s value",
+                                path, group, ti->name, i, (double)v[i],
+                                nonneg ? " non-negative" : "");
+    }
+    return MAF_OK;
+}
+
+static maf_status int_range(const char *path, const char *name, int64_t v, int64_t lo, int64_t hi)
+{
+    if (v >= lo && v <= hi) return MAF_OK;
+    return maf_fail(MAF_ERR_FORMAT, "%s: attribute %s = %lld is out of range (expected %lld..%lld)",
+                    path, name, (long long)v, (long long)lo, (long long)hi);
+}
+
+static maf_status read_choice(maf_h5_reader *r, const char *name, const char *a, const char *b,
+                              int *which)
+{
+    char *s = NULL;
+    maf_status st = maf_h5r_attr_str(r, "/", name, &s);
+    if (st != MAF_OK) return st;
+    if (!strcmp(s, a))
+        *which = 0;
+    else if (!strcmp(s, b))
+        *which = 1;
+    else
+        st = maf_fail(MAF_ERR_FORMAT, "%s: attribute %s = '%s': expected %s or %s", maf_h5r_path(r),
+                      name, s, a, b);
+    free(s);
+    return st;
+}
+
+/* the standardisation: finite means, positive stds, log_jacobian = -sum(log std) */
+static maf_status read_stdz(maf_h5_reader *r, int dim, maf_standardizer *stdz)
+{
+    const char *path = maf_h5r_path(r);
+    maf_status st = maf_standardizer_identity(stdz, dim);
+    if (st != MAF_OK) return st;
+    TRY(maf_h5r_get_f64(r, "data/mean", stdz->mean, 1, (size_t)dim));
+    TRY(maf_h5r_get_f64(r, "data/std", stdz->std, 1, (size_t)dim));
+    TRY(maf_h5r_attr_f64(r, "/", "log_jacobian", &stdz->log_jacobian));
+    TRY(check_values(path, "data/mean", stdz->mean, (size_t)dim, false));
+    double lj = 0;
+    for (int d = 0; d < dim; d++) {
+        if (!(stdz->std[d] > 0) || !isfinite(stdz->std[d])) {
+            st = maf_fail(MAF_ERR_FORMAT, "%s: data/std[%d] = %g: expected a positive value", path,
+                          d, stdz->std[d]);
+            goto out;
+        }
+        lj -= log(stdz->std[d]);
+    }
+    if (!(fabs(stdz->log_jacobian - lj) <= 1e-9 * fmax(1.0, fabs(lj))))
+        st = maf_fail(MAF_ERR_FORMAT,
+                      "%s: attribute log_jacobian = %.17g but -sum(log data/std) = "
+                      "%.17g",
+                      path, stdz->log_jacobian, lj);
+out:
+    if (st != MAF_OK) maf_standardizer_free(stdz);
+    return st;
+}
+
+/* parameters (finite) and eval batch-norm statistics (finite, variances >= 0) of group */
+static maf_status read_model(maf_h5_reader *r, maf_flow *f, const char *group, maf_real *params,
+                             double *bn)
+{
+    const maf_flow_config *c = maf_flow_get_config(f);
+    maf_status st = get_tensors(r, f, group, params);
+    if (st == MAF_OK) st = check_reals(maf_h5r_path(r), f, group, params, false);
+    if (st == MAF_OK) st = get_bn(r, f, group, bn);
+    for (int k = 0; k < c->blocks && c->batch_norm && st == MAF_OK; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s/bn%d.mean", group, k);
+        st =
+            check_values(maf_h5r_path(r), what, bn + (size_t)k * 2 * c->dim, (size_t)c->dim, false);
+        snprintf(what, sizeof what, "%s/bn%d.var", group, k);
+        if (st == MAF_OK)
+            st = check_values(maf_h5r_path(r), what, bn + ((size_t)k * 2 + 1) * c->dim,
+                              (size_t)c->dim, true);
+    }
+    return st;
+}
+
 /* read the architecture attributes into cfg */
 static maf_status read_arch(maf_h5_reader *r, maf_flow_config *cfg)
 {
@@ -193,12 +300,24 @@ static maf_status read_arch(maf_h5_reader *r, maf_flow_config *cfg)
                       maf_h5r_path(r), (long long)v, MAF_CKPT_FORMAT_VERSION);
         goto out;
     }
+    const char *path = maf_h5r_path(r);
     TRY(maf_h5r_attr_i64(r, "/", "dim", &dim));
+    TRY(int_range(path, "dim", dim, 1, 100000));
     TRY(maf_h5r_attr_i64(r, "/", "blocks", &blocks));
+    TRY(int_range(path, "blocks", blocks, 1, 1000));
     TRY(maf_h5r_attr_i64(r, "/", "hidden", &hidden));
+    TRY(int_range(path, "hidden", hidden, 1, 1000000));
     TRY(maf_h5r_attr_i64(r, "/", "layers", &layers));
+    TRY(int_range(path, "layers", layers, 1, 100));
     TRY(maf_h5r_attr_i64(r, "/", "batch_norm", &bn));
+    TRY(int_range(path, "batch_norm", bn, 0, 1));
     TRY(maf_h5r_attr_f64(r, "/", "log_scale_bound", &bound));
+    if (!(bound >= 0) || !isfinite(bound)) {
+        st = maf_fail(MAF_ERR_FORMAT,
+                      "%s: attribute log_scale_bound = %g: expected a finite value >= 0", path,
+                      bound);
+        goto out;
+    }
     TRY(maf_h5r_attr_i64(r, "/", "seed", &v));
     maf_flow_config_default(cfg, (int)dim);
     cfg->blocks = (int)blocks;
@@ -207,16 +326,13 @@ static maf_status read_arch(maf_h5_reader *r, maf_flow_config *cfg)
     cfg->batch_norm = bn != 0;
     cfg->log_scale_bound = bound;
     cfg->seed = (uint64_t)v;
-    TRY(maf_h5r_attr_str(r, "/", "activation", &s));
-    cfg->activation = strcmp(s, "tanh") ? MAF_ACT_RELU : MAF_ACT_TANH;
-    free(s);
-    s = NULL;
-    TRY(maf_h5r_attr_str(r, "/", "order", &s));
-    cfg->order = strcmp(s, "random") ? MAF_ORDER_REVERSE : MAF_ORDER_RANDOM;
-    free(s);
-    s = NULL;
-    TRY(maf_h5r_attr_str(r, "/", "degrees", &s));
-    cfg->degrees = strcmp(s, "random") ? MAF_DEGREES_SEQUENTIAL : MAF_DEGREES_RANDOM;
+    int which;
+    TRY(read_choice(r, "activation", "relu", "tanh", &which));
+    cfg->activation = which ? MAF_ACT_TANH : MAF_ACT_RELU;
+    TRY(read_choice(r, "order", "reverse", "random", &which));
+    cfg->order = which ? MAF_ORDER_RANDOM : MAF_ORDER_REVERSE;
+    TRY(read_choice(r, "degrees", "sequential", "random", &which));
+    cfg->degrees = which ? MAF_DEGREES_RANDOM : MAF_DEGREES_SEQUENTIAL;
 out:
     free(s);
     return st;
@@ -236,20 +352,16 @@ maf_status maf_ckpt_load_model(const char *path, int max_batch, maf_flow **flow,
     TRY(read_arch(r, &cfg));
     cfg.max_batch = max_batch;
     TRY(maf_flow_create(&cfg, &f));
-    TRY(get_tensors(r, f, "model", maf_flow_params(f)));
-    maf_flow_apply_masks(f);
     bn = calloc((size_t)cfg.blocks * 2 * cfg.dim + 1, sizeof *bn);
     if (!bn) {
         st = maf_fail(MAF_ERR_NOMEM, "out of memory");
         goto out;
     }
-    TRY(get_bn(r, f, "model", bn));
+    TRY(read_model(r, f, "model", maf_flow_params(f), bn));
+    maf_flow_apply_masks(f);
     TRY(maf_flow_set_all_bn_stats(f, bn));
     maf_flow_set_train(f, false);
-    TRY(maf_standardizer_identity(stdz, cfg.dim));
-    TRY(maf_h5r_get_f64(r, "data/mean", stdz->mean, 1, (size_t)cfg.dim));
-    TRY(maf_h5r_get_f64(r, "data/std", stdz->std, 1, (size_t)cfg.dim));
-    TRY(maf_h5r_attr_f64(r, "/", "log_jacobian", &stdz->log_jacobian));
+    TRY(read_stdz(r, cfg.dim, stdz));
     *flow = f;
     f = NULL;
 out:
@@ -270,7 +382,8 @@ out:
     }
 
 maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
-                               maf_real *best_params, double *best_bn, maf_train_state *state)
+                               maf_real *best_params, double *best_bn, maf_train_state *state,
+                               maf_standardizer *stdz, maf_data_fingerprint *data)
 {
     maf_h5_reader *r = NULL;
     double *bn = NULL;
@@ -278,6 +391,8 @@ maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
     const maf_flow_config *c = maf_flow_get_config(flow);
     maf_status st;
     memset(state, 0, sizeof *state);
+    memset(stdz, 0, sizeof *stdz);
+    memset(data, 0, sizeof *data);
     TRY(maf_h5r_open(path, &r));
     TRY(read_arch(r, &file_cfg));
     if (file_cfg.dim != c->dim) {
@@ -293,36 +408,57 @@ maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
     SAME(order, "%d");
     SAME(degrees, "%d");
     SAME(log_scale_bound, "%g");
-    TRY(get_tensors(r, flow, "model", maf_flow_params(flow)));
-    maf_flow_apply_masks(flow);
     bn = calloc((size_t)c->blocks * 2 * c->dim + 1, sizeof *bn);
     if (!bn) {
         st = maf_fail(MAF_ERR_NOMEM, "out of memory");
         goto out;
     }
-    TRY(get_bn(r, flow, "model", bn));
+    TRY(read_model(r, flow, "model", maf_flow_params(flow), bn));
+    maf_flow_apply_masks(flow);
     TRY(maf_flow_set_all_bn_stats(flow, bn));
     int64_t t;
     TRY(get_tensors(r, flow, "adam/m", maf_adam_m(adam)));
+    TRY(check_reals(path, flow, "adam/m", maf_adam_m(adam), false));
     TRY(get_tensors(r, flow, "adam/v", maf_adam_v(adam)));
-    TRY(maf_h5r_attr_i64(r, "/", "adam_steps", &t));
-    maf_adam_set_steps(adam, (uint64_t)t);
-    TRY(get_tensors(r, flow, "best", best_params));
-    TRY(get_bn(r, flow, "best", best_bn));
+    TRY(check_reals(path, flow, "adam/v", maf_adam_v(adam), true));
+    TRY(read_model(r, flow, "best", best_params, best_bn));
     int64_t n_ranks;
     TRY(maf_h5r_attr_i64(r, "/", "step", &state->step));
+    TRY(int_range(path, "step", state->step, 0, INT64_MAX / 2));
+    TRY(maf_h5r_attr_i64(r, "/", "adam_steps", &t));
+    TRY(int_range(path, "adam_steps", t, state->step, state->step)); /* one update per step */
+    maf_adam_set_steps(adam, (uint64_t)t);
     TRY(maf_h5r_attr_i64(r, "/", "evals", &state->evals));
+    TRY(int_range(path, "evals", state->evals, 0, state->step));
     TRY(maf_h5r_attr_i64(r, "/", "bad_evals", &state->bad_evals));
+    TRY(int_range(path, "bad_evals", state->bad_evals, 0, state->evals));
     TRY(maf_h5r_attr_i64(r, "/", "finished", &state->finished));
+    TRY(int_range(path, "finished", state->finished, 0, 1));
     TRY(maf_h5r_attr_f64(r, "/", "best_val", &state->best_val));
     TRY(maf_h5r_attr_f64(r, "/", "loss_sum", &state->loss_sum));
     TRY(maf_h5r_attr_f64(r, "/", "loss_count", &state->loss_count));
-    TRY(maf_h5r_attr_i64(r, "/", "n_ranks", &n_ranks));
-    if (n_ranks < 1 || n_ranks > 10000000) {
-        st = maf_fail(MAF_ERR_FORMAT, "%s: n_ranks = %lld is out of range", path,
-                      (long long)n_ranks);
+    if (isnan(state->best_val) || state->best_val == INFINITY || !isfinite(state->loss_sum) ||
+        !(state->loss_count >= 0) || !isfinite(state->loss_count)) {
+        st = maf_fail(MAF_ERR_FORMAT,
+                      "%s: best_val = %g, loss_sum = %g, loss_count = %g: expected a finite (or "
+                      "-inf) best_val and finite sums, loss_count >= 0",
+                      path, state->best_val, state->loss_sum, state->loss_count);
         goto out;
     }
+    TRY(read_stdz(r, c->dim, stdz));
+    /* what the run was trained on (absent in older checkpoints: unknown) */
+    data->rows[0] = data->rows[1] = data->rows[2] = data->batch_size = -1;
+    data->seed = file_cfg.seed;
+    if (maf_h5r_has(r, "data/rows")) {
+        char *dp = NULL;
+        TRY(maf_h5r_get_i64(r, "data/rows", data->rows, 1, 3));
+        TRY(maf_h5r_attr_i64(r, "/", "batch_size", &data->batch_size));
+        TRY(maf_h5r_attr_str(r, "/", "data_path", &dp));
+        snprintf(data->path, sizeof data->path, "%s", dp);
+        free(dp);
+    }
+    TRY(maf_h5r_attr_i64(r, "/", "n_ranks", &n_ranks));
+    TRY(int_range(path, "n_ranks", n_ranks, 1, 10000000));
     state->n_ranks = (int)n_ranks;
     state->rng = malloc((size_t)n_ranks * 4 * sizeof *state->rng);
     state->cursor = malloc((size_t)n_ranks * sizeof *state->cursor);
@@ -332,12 +468,24 @@ maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
     }
     TRY(maf_h5r_get_u64(r, "ranks/rng", state->rng, (size_t)n_ranks, 4));
     TRY(maf_h5r_get_i64(r, "ranks/cursor", state->cursor, (size_t)n_ranks, 1));
+    for (int64_t k = 0; k < n_ranks; k++) {
+        const uint64_t *s = state->rng + k * 4;
+        if (!(s[0] | s[1] | s[2] | s[3])) {
+            st = maf_fail(MAF_ERR_FORMAT, "%s: ranks/rng row %lld is all zero (not a valid state)",
+                          path, (long long)k);
+            goto out;
+        }
+        char what[48];
+        snprintf(what, sizeof what, "ranks/cursor[%lld]", (long long)k);
+        TRY(int_range(path, what, state->cursor[k], 0, INT64_MAX / 2));
+    }
 out:
     if (st != MAF_OK) {
         free(state->rng);
         free(state->cursor);
         state->rng = NULL;
         state->cursor = NULL;
+        maf_standardizer_free(stdz);
     }
     free(bn);
     maf_h5r_close(r);

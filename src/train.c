@@ -296,8 +296,14 @@ static maf_status gather_state(trainer *t)
 static maf_status write_checkpoint(trainer *t, const char *path, const char *kind, bool full)
 {
     maf_status st = gather_state(t);
+    maf_data_fingerprint fp = {.rows = {(int64_t)t->train.global_rows, (int64_t)t->val.global_rows,
+                                        (int64_t)t->test.global_rows},
+                               .batch_size = t->cfg->batch_size,
+                               .seed = t->cfg->seed};
+    snprintf(fp.path, sizeof fp.path, "%s", t->cfg->path);
     if (st == MAF_OK && t->rank == 0) {
         maf_ckpt_contents c = {.kind = kind,
+                               .data = &fp,
                                .config_text = t->config_text,
                                .flow = t->flow,
                                .stdz = &t->stdz,
@@ -310,19 +316,73 @@ static maf_status write_checkpoint(trainer *t, const char *path, const char *kin
     return maf_mpi_agree(t->comm, st);
 }
 
+/* the data and settings of a resumed run against the checkpoint's: other data is refused, a
+ * changed batch size, seed or path is said */
+static maf_status check_fingerprint(trainer *t, const maf_data_fingerprint *fp,
+                                    const maf_standardizer *file_stdz)
+{
+    const maf_config *c = t->cfg;
+    const size_t now[3] = {t->train.global_rows, t->val.global_rows, t->test.global_rows};
+    if (fp->rows[0] >= 0 && (fp->rows[0] != (int64_t)now[0] || fp->rows[1] != (int64_t)now[1] ||
+                             fp->rows[2] != (int64_t)now[2]))
+        return maf_fail(MAF_ERR_DATA,
+                        "%s was trained on '%s' with %lld/%lld/%lld train/val/test rows; [data] "
+                        "path = %s has %zu/%zu/%zu: resuming on other data is refused (start "
+                        "anew with --overwrite, or another [output] dir)",
+                        t->path_latest, fp->path, (long long)fp->rows[0], (long long)fp->rows[1],
+                        (long long)fp->rows[2], c->path, now[0], now[1], now[2]);
+    for (int d = 0; d < t->D; d++) {
+        double m0 = file_stdz->mean[d], s0 = file_stdz->std[d];
+        if (fabs(t->stdz.mean[d] - m0) > 1e-9 * s0 || fabs(t->stdz.std[d] / s0 - 1) > 1e-9)
+            return maf_fail(MAF_ERR_DATA,
+                            "%s: the training split's column %d has mean %.10g and std %.10g, "
+                            "the checkpoint's standardisation %.10g and %.10g: the data (or [data] "
+                            "standardize) changed; resuming on other data is refused",
+                            t->path_latest, d, t->stdz.mean[d], t->stdz.std[d], m0, s0);
+    }
+    if (fp->rows[0] >= 0 && strcmp(fp->path, c->path))
+        say(t,
+            "note: the checkpoint was trained on '%s', now [data] path = %s (same rows and "
+            "statistics): continuing",
+            fp->path, c->path);
+    if (fp->batch_size >= 0 && fp->batch_size != c->batch_size)
+        say(t,
+            "warning: [train] batch_size was %lld, now %d: the run continues but is not "
+            "bitwise identical to an uninterrupted one",
+            (long long)fp->batch_size, c->batch_size);
+    if (fp->seed != c->seed)
+        say(t,
+            "warning: [train] seed was %llu, now %llu: the run continues with the saved "
+            "shuffle states (a new seed only affects a re-sharded resume)",
+            (unsigned long long)fp->seed, (unsigned long long)c->seed);
+    return MAF_OK;
+}
+
 static maf_status resume(trainer *t)
 {
     free(t->state.rng); /* replaced by the file's */
     free(t->state.cursor);
-    maf_status st = maf_ckpt_load_train(t->path_latest, t->flow, t->adam, t->best_params,
-                                        t->best_bn, &t->state);
+    maf_standardizer file_stdz;
+    maf_data_fingerprint *fp = malloc(sizeof *fp);
+    maf_status st = fp ? maf_ckpt_load_train(t->path_latest, t->flow, t->adam, t->best_params,
+                                             t->best_bn, &t->state, &file_stdz, fp)
+                       : maf_fail(MAF_ERR_NOMEM, "out of memory");
     st = maf_mpi_agree(t->comm, st);
+    if (st == MAF_OK) {
+        st = maf_mpi_agree(t->comm, check_fingerprint(t, fp, &file_stdz));
+        maf_standardizer_free(&file_stdz);
+    }
+    free(fp);
     if (st != MAF_OK) return st;
     if (t->state.n_ranks == t->size) {
         memcpy(t->rng.s, t->state.rng + (size_t)t->rank * 4, sizeof t->rng.s);
         reshuffle(t); /* draws the same permutation as before the stop */
         t->cursor = (size_t)t->state.cursor[t->rank];
-        if (t->cursor > t->train.rows) t->cursor = t->train.rows;
+        if (t->cursor > t->train.rows)
+            st = maf_fail(MAF_ERR_FORMAT,
+                          "%s: ranks/cursor[%d] = %zu is beyond the %zu rows of rank %d's shard",
+                          t->path_latest, t->rank, t->cursor, t->train.rows, t->rank);
+        st = maf_mpi_agree(t->comm, st);
     } else {
         /* a different rank count re-shards the data: fresh per-rank streams (not bitwise) */
         say(t,

@@ -51,6 +51,16 @@ typedef struct {
     int64_t *cursor; /* n_ranks */
 } maf_train_state;
 
+/* What a run was trained on, stored in every checkpoint (attributes data_path, data_rows,
+ * batch_size; seed is stored with the model) and checked on resume: a different data set (row
+ * counts or standardisation) is refused, a different batch size or seed is warned about. */
+typedef struct {
+    char path[4096];
+    int64_t rows[3]; /* global rows of train, val, test; -1: unknown (an older checkpoint) */
+    int64_t batch_size;
+    uint64_t seed;
+} maf_data_fingerprint;
+
 typedef struct {
     const char *kind;        /* "latest", "best" or "final" */
     const char *config_text; /* resolved config (INI) */
@@ -60,6 +70,7 @@ typedef struct {
     const maf_real *best_params; /* NULL: no best copy; else maf_flow_num_params values */
     const double *best_bn;       /* K x 2 x D (mean, var per layer) or NULL */
     const maf_train_state *state;
+    const maf_data_fingerprint *data; /* NULL: not stored */
 } maf_ckpt_contents;
 
 /* Write to path.tmp, fsync, rename over path, fsync the folder: path is always either the old
@@ -72,10 +83,15 @@ maf_status maf_ckpt_load_model(const char *path, int max_batch, maf_flow **flow,
                                maf_standardizer *stdz);
 
 /* Resume: check the file matches `flow`'s architecture (errors name both values) and load the
- * parameters, batch-norm statistics, Adam state, best copy and training state. state->rng and
+ * parameters, batch-norm statistics, Adam state, best copy, training state, the standardisation
+ * it was trained with (stdz, allocated here) and the data fingerprint. Every loaded value is
+ * range-checked (finite parameters and moments, v >= 0, variances >= 0, std > 0, 0 <= bad_evals
+ * <= evals, adam_steps = step >= 0, finished 0/1, cursors >= 0, a non-zero RNG state, ...): a
+ * crafted or damaged file is an error naming the attribute or dataset. state->rng and
  * state->cursor are allocated here (n_ranks of the file); the caller frees them. */
 maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
-                               maf_real *best_params, double *best_bn, maf_train_state *state);
+                               maf_real *best_params, double *best_bn, maf_train_state *state,
+                               maf_standardizer *stdz, maf_data_fingerprint *data);
 
 #ifdef __cplusplus
 }

@@ -172,6 +172,60 @@ known_density)
   gap_ok "$ll" "$truth" || fail "builtin: test log-likelihood $ll vs true $truth: gap outside [-0.02, 0.05)"
   ok "builtin:gauss4: test log-likelihood $ll, true $truth"
   ;;
+crafted)
+  # a damaged or crafted latest.h5 is named, never trusted; other data is refused on resume
+  "$MKDATA" "$W/g4.h5" --dim 4 --rows 2000 || fail mkdata
+  run "$NP" -- --set output.dir="$W/c" --set data.path="$W/g4.h5" --set train.max_steps=60
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "first run"; }
+  cp "$W/c/latest.h5" "$W/good.h5"
+  # craft KIND VALUE: one change to a copy of the good checkpoint, in place as latest.h5
+  craft() {
+    cp "$W/good.h5" "$W/c/latest.h5"
+    /usr/bin/python3 - "$W/c/latest.h5" "$1" <<'PY' || fail "crafting $1"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r+")
+k = sys.argv[2]
+if k == "step": f.attrs.modify("step", np.int64(-7))
+elif k == "bad_evals": f.attrs.modify("bad_evals", np.int64(f.attrs["evals"] + 1))
+elif k == "activation": f.attrs.modify("activation", "sigmoid")
+elif k == "adam_v": f["adam/v/made0.b0"][0, 0] = -1.0
+elif k == "param_nan": f["model/made1.w_out"][0, 0] = np.nan
+elif k == "bn_var": f["model/bn0.var"][0, 1] = -0.5
+elif k == "std": f["data/std"][0, 2] = 0.0
+elif k == "log_jacobian": f.attrs.modify("log_jacobian", f.attrs["log_jacobian"] + 1.0)
+elif k == "rng": f["ranks/rng"][0, :] = 0
+elif k == "cursor": f["ranks/cursor"][0, 0] = 10**9
+elif k == "adam_steps": f.attrs.modify("adam_steps", np.int64(f.attrs["step"] + 5))
+f.close()
+PY
+    run "$NP" -- --set output.dir="$W/c" --set data.path="$W/g4.h5" --set train.max_steps=120 --resume
+  }
+  for k in "step:attribute step = -7 is out of range" "bad_evals:attribute bad_evals" \
+    "activation:activation = 'sigmoid': expected relu or tanh" "adam_v:adam/v/made0.b0\[0\] = -1" \
+    "param_nan:model/made1.w_out\[0\] = nan" "bn_var:model/bn0.var\[1\] = -0.5" \
+    "std:data/std\[2\] = 0: expected a positive value" "log_jacobian:attribute log_jacobian" \
+    "rng:ranks/rng row 0 is all zero" "cursor:ranks/cursor\[0\] = 1000000000 is beyond" \
+    "adam_steps:attribute adam_steps"; do
+    craft "${k%%:*}"
+    expect_error "crafted checkpoint (${k%%:*})" "${k#*:}"
+    [ $RC -eq 1 ] || fail "exit $RC, expected 1"
+  done
+  cp "$W/good.h5" "$W/c/latest.h5"
+  "$MKDATA" "$W/g4b.h5" --dim 4 --rows 3000 || fail mkdata
+  run "$NP" -- --set output.dir="$W/c" --set data.path="$W/g4b.h5" --set train.max_steps=120 --resume
+  expect_error "resume on data with other row counts" "with 2000/200/200 train/val/test rows; \[data\] path = $W/g4b.h5 has 3000/300/300: resuming on other data is refused"
+  "$MKDATA" "$W/g4s.h5" --dim 4 --rows 2000 --scale || fail mkdata
+  run "$NP" -- --set output.dir="$W/c" --set data.path="$W/g4s.h5" --set train.max_steps=120 --resume
+  expect_error "resume on data with the same shape, other values" "the training split's column 0 has mean"
+  cp "$W/g4.h5" "$W/moved.h5"
+  run "$NP" -- --set output.dir="$W/c" --set data.path="$W/moved.h5" --set train.max_steps=120 \
+    --set train.batch_size=32 --set train.seed=7 --resume
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "resume on the moved file with another batch size"; }
+  for w in "now \[data\] path = $W/moved.h5 (same rows and statistics)" "batch_size was 64, now 32" "seed was 1, now 7"; do
+    grep -q "$w" "$W/out.txt" || { cat "$W/out.txt"; fail "no note: $w"; }
+  done
+  ok "moved data file, other batch size and seed: resumed with a note for each"
+  ;;
 folder)
   # one folder, one run: a fresh run refuses another run's files; --overwrite replaces them only
   # once the new run is set up; a second run on a folder in use is refused naming the first
