@@ -13,6 +13,9 @@
  *   model/made{k}.hidden_degrees  int32 L x H
  *   model/bn{k}.mean, bn{k}.var   float64 1 x D: the eval-mode batch-norm statistics
  *   data/mean, data/std           float64 1 x D: the standardisation z = (x - mean) / std
+ *   data/rows                     int64 1 x 3: global rows of train, val, test it was trained on
+ *                                 (with root attributes data_path and batch_size: the
+ *                                 fingerprint a resume is checked against)
  *   adam/m/<tensor>, adam/v/<tensor>   Adam moments (latest only)
  *   best/<tensor>, best/bn{k}.mean, best/bn{k}.var   the best parameters so far (latest only)
  *   ranks/rng (n_ranks x 4, uint64), ranks/cursor (n_ranks x 1, int64): every rank's shuffle
