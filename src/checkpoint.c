@@ -22,6 +22,14 @@ static const char *act_name(maf_activation a)
 {
     return a == MAF_ACT_TANH ? "tanh" : "relu";
 }
+static const char *order_name(maf_order o)
+{
+    return o == MAF_ORDER_RANDOM ? "random" : "reverse";
+}
+static const char *degrees_name(maf_degrees d)
+{
+    return d == MAF_DEGREES_RANDOM ? "random" : "sequential";
+}
 
 #define TRY(call)                                                                                  \
     do {                                                                                           \
@@ -77,9 +85,8 @@ maf_status maf_ckpt_write(const char *path, const maf_ckpt_contents *c)
     TRY(maf_h5w_attr_i64(w, "/", "layers", fc->layers));
     TRY(maf_h5w_attr_str(w, "/", "activation", act_name(fc->activation)));
     TRY(maf_h5w_attr_i64(w, "/", "batch_norm", fc->batch_norm));
-    TRY(maf_h5w_attr_str(w, "/", "order", fc->order == MAF_ORDER_RANDOM ? "random" : "reverse"));
-    TRY(maf_h5w_attr_str(w, "/", "degrees",
-                         fc->degrees == MAF_DEGREES_RANDOM ? "random" : "sequential"));
+    TRY(maf_h5w_attr_str(w, "/", "order", order_name(fc->order)));
+    TRY(maf_h5w_attr_str(w, "/", "degrees", degrees_name(fc->degrees)));
     TRY(maf_h5w_attr_f64(w, "/", "log_scale_bound", fc->log_scale_bound));
     TRY(maf_h5w_attr_i64(w, "/", "seed", (int64_t)fc->seed));
     TRY(put_tensors(w, f, "model", maf_flow_params(f)));
@@ -372,14 +379,46 @@ out:
     return st;
 }
 
-#define SAME(field, fmt)                                                                           \
-    if (file_cfg.field != c->field) {                                                              \
-        st = maf_fail(MAF_ERR_FORMAT,                                                              \
-                      "%s: checkpoint has " #field " = " fmt ", the configuration " fmt            \
-                      " (resume with the configuration it was trained with)",                      \
-                      path, file_cfg.field, c->field);                                             \
-        goto out;                                                                                  \
+/* a setting of the checkpoint against the configuration's, both printed as the config writes them
+ * (names for the choices) */
+static maf_status same_setting(const char *path, const char *key, const char *in_file,
+                               const char *in_config)
+{
+    if (!strcmp(in_file, in_config)) return MAF_OK;
+    return maf_fail(MAF_ERR_FORMAT,
+                    "%s: checkpoint has [model] %s = %s, the configuration %s (resume with the "
+                    "configuration it was trained with)",
+                    path, key, in_file, in_config);
+}
+
+static maf_status same_arch(const char *path, const maf_flow_config *f, const maf_flow_config *c)
+{
+    char a[2][64];
+    const struct {
+        const char *key;
+        int fv, cv;
+    } ints[] = {{"blocks", f->blocks, c->blocks},
+                {"hidden", f->hidden, c->hidden},
+                {"layers", f->layers, c->layers}};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        snprintf(a[0], sizeof a[0], "%d", ints[i].fv);
+        snprintf(a[1], sizeof a[1], "%d", ints[i].cv);
+        maf_status st = same_setting(path, ints[i].key, a[0], a[1]);
+        if (st != MAF_OK) return st;
     }
+    snprintf(a[0], sizeof a[0], "%g", f->log_scale_bound);
+    snprintf(a[1], sizeof a[1], "%g", c->log_scale_bound);
+    maf_status st = same_setting(path, "batch_norm", f->batch_norm ? "true" : "false",
+                                 c->batch_norm ? "true" : "false");
+    if (st == MAF_OK)
+        st = same_setting(path, "activation", act_name(f->activation), act_name(c->activation));
+    if (st == MAF_OK) st = same_setting(path, "order", order_name(f->order), order_name(c->order));
+    if (st == MAF_OK)
+        st = same_setting(path, "degrees", degrees_name(f->degrees), degrees_name(c->degrees));
+    if (st == MAF_OK && f->log_scale_bound != c->log_scale_bound)
+        st = same_setting(path, "log_scale_bound", a[0], a[1]);
+    return st;
+}
 
 maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
                                maf_real *best_params, double *best_bn, maf_train_state *state,
@@ -400,14 +439,7 @@ maf_status maf_ckpt_load_train(const char *path, maf_flow *flow, maf_adam *adam,
                       path, file_cfg.dim, c->dim);
         goto out;
     }
-    SAME(blocks, "%d");
-    SAME(hidden, "%d");
-    SAME(layers, "%d");
-    SAME(batch_norm, "%d");
-    SAME(activation, "%d");
-    SAME(order, "%d");
-    SAME(degrees, "%d");
-    SAME(log_scale_bound, "%g");
+    TRY(same_arch(path, &file_cfg, c));
     bn = calloc((size_t)c->blocks * 2 * c->dim + 1, sizeof *bn);
     if (!bn) {
         st = maf_fail(MAF_ERR_NOMEM, "out of memory");

@@ -2,8 +2,11 @@
  * checks that agree on all ranks, and global standardisation. */
 #include "maf/data.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +140,17 @@ static maf_status read_hdf5(const char *path, const char *dataset, MPI_Comm comm
     maf_status st = MAF_OK;
     hid_t fapl = -1, file = -1, dset = -1, fspace = -1, mspace = -1, dxpl = -1;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* checked before MPI-IO sees the path: it prints pages of errors for a folder or a
+     * missing file before HDF5 returns */
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, R_OK) != 0) {
+        st = maf_fail(MAF_ERR_IO, "cannot open data file '%s': %s", path,
+                      stat(path, &sb) != 0   ? strerror(errno)
+                      : S_ISDIR(sb.st_mode)  ? "it is a folder, not a file"
+                      : !S_ISREG(sb.st_mode) ? "not a regular file"
+                                             : strerror(errno));
+        goto out;
+    }
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
         st = maf_fail(MAF_ERR_IO, "%s: cannot set up MPI-IO access", path);
@@ -180,6 +194,11 @@ static maf_status read_hdf5(const char *path, const char *dataset, MPI_Comm comm
     if (dims[1] < 1 || dims[1] > 100000) {
         st = maf_fail(MAF_ERR_DATA, "%s: dataset '%s' has %llu columns (need 1..100000)", path,
                       dataset, (unsigned long long)dims[1]);
+        goto out;
+    }
+    if (dims[0] == 0) {
+        st = maf_fail(MAF_ERR_DATA, "%s: dataset '%s' has 0 rows (%llu columns): it needs data",
+                      path, dataset, (unsigned long long)dims[1]);
         goto out;
     }
     out->dim = (int)dims[1];

@@ -25,7 +25,7 @@ maf_status maf_mpi_agree(MPI_Comm comm, maf_status local)
     if (first == size) return MAF_OK;
     struct {
         int status;
-        char msg[1000];
+        char msg[MAF_ERROR_MAX];
     } m;
     memset(&m, 0, sizeof m);
     if (rank == first) {

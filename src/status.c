@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static _Thread_local char last_error[1024];
+static _Thread_local char last_error[MAF_ERROR_MAX];
 static maf_log_fn log_fn;
 static void *log_ctx;
 

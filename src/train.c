@@ -108,6 +108,11 @@ static maf_status load_data(trainer *t)
                         t->train.source, t->train.global_rows, t->size);
     if (t->val.global_rows < 1 || t->test.global_rows < 1)
         return maf_fail(MAF_ERR_DATA, "%s: the val and test splits need at least one row", c->path);
+    if ((size_t)c->batch_size > t->train.global_rows)
+        return maf_fail(MAF_ERR_CONFIG,
+                        "[train] batch_size = %d is larger than the %zu training rows of %s: rows "
+                        "would repeat within a batch (use at most %zu)",
+                        c->batch_size, t->train.global_rows, t->train.source, t->train.global_rows);
     if (c->batch_size < t->size)
         return maf_fail(MAF_ERR_CONFIG,
                         "[train] batch_size = %d is smaller than the %d ranks: every rank needs at "
@@ -548,16 +553,24 @@ static maf_status make_output_dir(trainer *t)
     if (t->rank == 0) {
         char tmp[4200];
         snprintf(tmp, sizeof tmp, "%s", t->cfg->dir);
+        int err = 0;
         for (char *p = tmp + 1; *p; p++)
             if (*p == '/') {
                 *p = 0;
-                mkdir(tmp, 0755);
+                if (mkdir(tmp, 0755) != 0 && errno != EEXIST) err = errno;
                 *p = '/';
             }
-        mkdir(tmp, 0755);
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) err = errno;
         struct stat sb;
         if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            st = maf_fail(MAF_ERR_IO, "[output] dir = %s: cannot create the folder", t->cfg->dir);
+            st =
+                maf_fail(MAF_ERR_IO, "[output] dir = %s: cannot create the folder: %s", t->cfg->dir,
+                         err               ? strerror(err)
+                         : errno == ENOENT ? strerror(ENOENT)
+                                           : "a file of that name is in the way");
+        else if (access(tmp, W_OK | X_OK) != 0)
+            st = maf_fail(MAF_ERR_IO, "[output] dir = %s: cannot write in the folder: %s",
+                          t->cfg->dir, strerror(errno));
     }
     return maf_mpi_agree(t->comm, st);
 }

@@ -30,6 +30,9 @@ const char *maf_status_str(maf_status s);
 /* Message of the last failure in this thread ("" if none). Valid until the next failure. */
 const char *maf_last_error(void);
 
+/* the longest message kept (long enough for several paths of PATH_MAX and the reason) */
+#define MAF_ERROR_MAX 16384
+
 /* Record a failure message (printf-style) and return `s`, for use by libmaf modules and by
  * programs built on them: `return maf_fail(MAF_ERR_ARG, "dim must be >= 1, got %d", d);` */
 maf_status maf_fail(maf_status s, const char *fmt, ...)

@@ -157,10 +157,15 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
 
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int rank = 0, size = 1;
+    if (MPI_Init(&argc, &argv) != MPI_SUCCESS ||
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS ||
+        MPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS) {
+        fprintf(stderr, "maf train: MPI could not be initialised (is this run under a working "
+                        "mpirun/srun?)\n");
+        free(sets);
+        return 1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -252,6 +257,10 @@ int cmd_train(int argc, char **argv)
 out:
     free(sets);
     fflush(stdout);
+    fflush(stderr);
     MPI_Finalize();
-    return rc;
+    /* every rank knows the outcome (failures are agreed) and rank 0 has said it; the status is
+     * rank 0's alone, because a launcher that sees another rank exit non-zero first aborts the
+     * job and can drop rank 0's message before it is forwarded */
+    return rank == 0 ? rc : 0;
 }

@@ -146,6 +146,28 @@ bad_inputs)
   run "$NP" -- --set output.dir="$W/o5" --set train.lr=-1
   expect_error "out-of-range value" "lr"
   [ -e "$W/o4" ] || [ -e "$W/o5" ] && fail "a rejected config created output" || true
+  # messages that say what is wrong, and nothing else
+  /usr/bin/python3 -c "
+import h5py, numpy as np
+with h5py.File('$W/empty.h5', 'w') as f:
+    f['train'] = np.zeros((0, 4)); f['val'] = np.ones((3, 4)); f['test'] = np.ones((3, 4))
+" || fail "writing empty.h5"
+  run "$NP" -- --set output.dir="$W/o9" --set data.path="$W/empty.h5"
+  expect_error "a 0-row training split" "empty.h5: dataset 'train' has 0 rows"
+  run "$NP" -- --set output.dir="$W/o9" --set data.path="$W"
+  expect_error "a folder as the data path" "cannot open data file '$W': it is a folder, not a file"
+  [ "$(wc -l <"$W/out.txt")" -le 12 ] || { cat "$W/out.txt"; fail "more than our message is printed"; }
+  run "$NP" -- --set output.dir="$W/g4.h5/sub"
+  expect_error "an output folder under a file" "cannot create the folder: Not a directory"
+  long="$W"; while [ ${#long} -lt 3900 ]; do long="$long/$(printf 'd%.0s' $(seq 200))"; done
+  run "$NP" -- --set output.dir="$long/$(printf 'e%.0s' $(seq $((4090 - ${#long} - 1))))"
+  expect_error "a 4090-character output path" "File name too long"
+  run "$NP" -- --set output.dir="$W/o10" --set train.batch_size=4001
+  expect_error "a batch larger than the training set" "batch_size = 4001 is larger than the 4000 training rows"
+  run "$NP" -- --set output.dir="$W/o11" --set train.max_steps=20
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "training for the architecture check"; }
+  run "$NP" -- --set output.dir="$W/o11" --set model.activation=tanh --resume
+  expect_error "another activation on resume, by name" "checkpoint has \[model\] activation = relu, the configuration tanh"
   if [ "$NP" -ge 2 ]; then
     "$MKDATA" "$W/tiny.h5" --dim 4 --rows $((NP - 1)) || fail mkdata
     run "$NP" -- --set output.dir="$W/o6" --set data.path="$W/tiny.h5"
