@@ -7,9 +7,9 @@ each (killed) or that none does (survived).
 
 The scratch copy is the working tree (git's tracked and untracked, not ignored, files) in a
 temporary folder, so the project itself is never modified. First the unmutated suite must pass;
-its run time is reported. Default: every test except the memcheck, sanitize and slurm labels
+its run time is reported. Default: every test except the memcheck, sanitize, slurm and fuzz labels
 (valgrind and ASan rerun the same unit tests; the Slurm test takes half a minute and exercises
-the job script). Exit status: 0 when every mutant is killed, 1 when any survives, 2 on an
+the job script; the fuzzers run for a fixed time whatever the code). Exit status: 0 when every mutant is killed, 1 when any survives, 2 on an
 error (a mutant that no longer applies, a failing baseline).
 """
 import argparse
@@ -82,7 +82,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--mutants", default=os.path.join(HERE, "mutants.txt"))
     ap.add_argument("--only", help="comma-separated mutant ids")
-    ap.add_argument("--exclude-labels", default="memcheck|sanitize|slurm",
+    ap.add_argument("--exclude-labels", default="memcheck|sanitize|slurm|fuzz",
                     help="ctest -LE regex ('' runs every test)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
