@@ -301,6 +301,55 @@ static maf_status run_stages(maf_flow *f, const maf_real *x, int n, double *logp
     return MAF_OK;
 }
 
+maf_status maf_flow_log_prob_row_f64(const maf_flow *f, const double *x, double *logp)
+{
+    if (f->train && f->cfg.batch_norm)
+        return maf_fail(MAF_ERR_STATE, "flow: the double-precision row pass is eval mode only");
+    int D = f->D, H = f->H, L = f->L, wmax = H > 2 * D ? H : 2 * D;
+    double *z = malloc(((size_t)D + 2 * (size_t)wmax) * sizeof *z);
+    if (!z) return maf_fail(MAF_ERR_NOMEM, "flow: out of memory for a row pass");
+    double *a = z + D, *b = a + wmax, c = f->cfg.log_scale_bound, lp = 0;
+    for (int d = 0; d < D; d++) z[d] = x[d];
+    for (int k = 0; k < f->K; k++) {
+        /* the masked MLP: a = act(in W_l + b_l) per layer, then o = h W_out + b_out into b */
+        const double *in = z;
+        int fan_in = D;
+        for (int l = 0; l <= L; l++) {
+            size_t i = (size_t)k * (L + 1) + l;
+            const maf_real *W = f->params + f->w_off[i], *bias = f->params + f->b_off[i];
+            int cols = l < L ? H : 2 * D;
+            double *out = in == a ? b : a; /* ping-pong between the two scratch rows */
+            for (int j = 0; j < cols; j++) {
+                double s = bias[j];
+                for (int r = 0; r < fan_in; r++) s += in[r] * (double)W[(size_t)r * cols + j];
+                if (l < L) s = f->cfg.activation == MAF_ACT_RELU ? (s > 0 ? s : 0) : tanh(s);
+                out[j] = s;
+            }
+            in = out;
+            fan_in = cols;
+        }
+        const double *o = in; /* [m | raw log-scale] */
+        for (int d = 0; d < D; d++) {
+            double al = c > 0 ? c * tanh(o[D + d] / c) : o[D + d];
+            z[d] = (z[d] - o[d]) * exp(-al);
+            lp -= al;
+        }
+        if (f->cfg.batch_norm) {
+            const maf_real *lg = f->params + f->lg_off[k], *beta = f->params + f->beta_off[k];
+            const double *mean = f->bn_mean + (size_t)k * D, *var = f->bn_var + (size_t)k * D;
+            for (int d = 0; d < D; d++) {
+                double v = var[d] + MAF_BN_EPS;
+                z[d] = exp((double)lg[d]) * (z[d] - mean[d]) / sqrt(v) + beta[d];
+                lp += (double)lg[d] - 0.5 * log(v);
+            }
+        }
+    }
+    for (int d = 0; d < D; d++) lp -= 0.5 * z[d] * z[d];
+    *logp = lp - 0.5 * D * log(2.0 * M_PI);
+    free(z);
+    return MAF_OK;
+}
+
 maf_status maf_flow_log_prob(maf_flow *f, const maf_real *x, int n, double *logp)
 {
     return maf_flow_forward(f, x, n, NULL, logp);

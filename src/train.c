@@ -121,10 +121,10 @@ static maf_status load_data(trainer *t)
     st = c->standardize ? maf_standardizer_fit(&t->stdz, &t->train, t->comm)
                         : maf_standardizer_identity(&t->stdz, t->D);
     if (st != MAF_OK) return st;
-    maf_standardizer_apply(&t->stdz, &t->train);
-    maf_standardizer_apply(&t->stdz, &t->val);
-    maf_standardizer_apply(&t->stdz, &t->test);
-    return MAF_OK;
+    st = maf_standardizer_apply(&t->stdz, &t->train);
+    if (st == MAF_OK) st = maf_standardizer_apply(&t->stdz, &t->val);
+    if (st == MAF_OK) st = maf_standardizer_apply(&t->stdz, &t->test);
+    return maf_mpi_agree(t->comm, st);
 }
 
 /* ---- set-up: everything the step loop needs is allocated here ---- */
@@ -235,6 +235,12 @@ static maf_status eval_sum(trainer *t, const maf_shard *s, double *out3, double 
         maf_status st = maf_flow_log_prob(t->flow, s->x + r0 * t->D, m, t->logp);
         if (st != MAF_OK) return st;
         for (int i = 0; i < m; i++) {
+            if (!isfinite(t->logp[i])) {
+                /* a row far from the data overflows the float pass: again in double */
+                double xd[t->D];
+                for (int d = 0; d < t->D; d++) xd[d] = s->x[(r0 + i) * t->D + d];
+                if ((st = maf_flow_log_prob_row_f64(t->flow, xd, &t->logp[i])) != MAF_OK) return st;
+            }
             double lp = t->logp[i] + t->stdz.log_jacobian;
             if (all_logp) all_logp[r0 + i] = lp;
             if (isfinite(lp)) {

@@ -4,7 +4,8 @@
  * These inline versions are branch-free (range reduction to r in [-ln2/2, ln2/2], degree-6
  * polynomial, exponent by integer shift), so loops that call them become SIMD loops.
  * Accuracy (checked against libm in tests/test_vmath.c): exp relative error < 4e-7 on
- * [-87, 88] (the argument is clamped to that range: no inf, no denormals); tanh absolute error
+ * [-87, 88] (the argument is clamped to that range: no inf, no denormals; NaN stays NaN);
+ * tanh absolute error
  * < 3e-7. The double build (MAF_REAL_DOUBLE, used for gradient checks) uses libm. */
 #ifndef MAF_VMATH_H
 #define MAF_VMATH_H
@@ -15,10 +16,12 @@
 
 #include "maf/real.h"
 
-static inline float vm_expf(float x)
+static inline float vm_expf(float x_in)
 {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
+    /* clamped so that the exponent arithmetic below is defined for any input (a NaN goes to
+     * -87 here and is passed through at the end) */
+    float x = x_in > -87.0f ? x_in : -87.0f;
+    x = x < 88.0f ? x : 88.0f;
     /* n = round(x / ln2) by the 1.5 * 2^23 trick (exact in round-to-nearest) */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693145751953125f;  /* ln2 split in a high part exact in float ... */
@@ -33,7 +36,7 @@ static inline float vm_expf(float x)
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x_in == x_in ? p * scale : x_in;
 }
 
 static inline float vm_tanhf(float y)

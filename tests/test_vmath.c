@@ -22,6 +22,9 @@ static void test_exp(void **state)
     printf("  exp: worst relative error %.2e\n", worst);
     assert_true(worst < 4e-7);
     assert_true(isfinite(vm_expf(1000.0f)) && vm_expf(-1000.0f) > 0);
+    assert_true(isfinite(vm_expf(INFINITY)) && vm_expf(-INFINITY) > 0);
+    /* NaN in, NaN out (and no undefined integer conversion on the way: UBSan checks it) */
+    assert_true(isnan(vm_expf(NAN)) && isnan(vm_tanhf(NAN)));
 }
 
 static void test_tanh(void **state)

@@ -68,7 +68,9 @@ typedef struct {
 maf_status maf_standardizer_fit(maf_standardizer *st, const maf_shard *train, MPI_Comm comm);
 /* Identity transform of dimension dim (standardisation off). */
 maf_status maf_standardizer_identity(maf_standardizer *st, int dim);
-void maf_standardizer_apply(const maf_standardizer *st, maf_shard *s);
+/* z = (x - mean) / std in place; a value whose z overflows float32 (a far row with a small std)
+ * is an error naming its global row and column (local: the caller agrees over ranks). */
+maf_status maf_standardizer_apply(const maf_standardizer *st, maf_shard *s);
 void maf_standardizer_free(maf_standardizer *st);
 
 #ifdef __cplusplus

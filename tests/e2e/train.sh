@@ -194,6 +194,34 @@ known_density)
   gap_ok "$ll" "$truth" || fail "builtin: test log-likelihood $ll vs true $truth: gap outside [-0.02, 0.05)"
   ok "builtin:gauss4: test log-likelihood $ll, true $truth"
   ;;
+far_rows)
+  # finite values far out: a float64 value beyond float32 is named as such; a float32 row near
+  # the float range is evaluated (in double) to a finite log-likelihood, not -inf
+  "$MKDATA" "$W/g4.h5" --dim 4 --rows 2000 || fail mkdata
+  edit() { # edit FILE SPLIT ROW COL VALUE: a copy of g4.h5 with one value changed
+    cp "$W/g4.h5" "$1"
+    /usr/bin/python3 -c "
+import h5py
+with h5py.File('$1', 'r+') as f: f['$2'][$3, $4] = $5
+" || fail "editing $1"
+  }
+  edit "$W/big64.h5" train 7 1 -1.2e300
+  run "$NP" -- --set output.dir="$W/o1" --set data.path="$W/big64.h5"
+  expect_error "a float64 value beyond float32" "big64.h5:/train: row 7 (0-based) column 1 is -1.2e+300: finite, but beyond the range of float32"
+  edit "$W/bigz.h5" val 5 0 3.3e38
+  run "$NP" -- --set output.dir="$W/o2" --set data.path="$W/bigz.h5"
+  expect_error "a value that overflows once standardised" "bigz.h5:/val: row 5 (0-based) column 0 is 3.3e+38: standardised by the training std"
+  edit "$W/far.h5" val 5 2 3.3e38
+  run "$NP" -- --set output.dir="$W/o3" --set data.path="$W/far.h5" --set train.max_steps=100
+  [ $RC -eq 0 ] || { cat "$W/out.txt"; fail "training with a far validation row"; }
+  grep -qi "non-finite\|nan\|inf" "$W/out.txt" && { cat "$W/out.txt"; fail "a non-finite figure"; }
+  /usr/bin/python3 -c "
+import h5py, numpy as np, sys
+v = h5py.File('$W/o3/log.h5')['log']['val_loglik']
+sys.exit(0 if np.all(np.isfinite(v)) and np.all(v < -1e30) else 1)
+" || fail "validation scores not finite (or not dominated by the far row)"
+  ok "a validation row at 3.3e38: every validation score finite ($(get best_val "$W/o3/latest.h5"))"
+  ;;
 crafted)
   # a damaged or crafted latest.h5 is named, never trusted; other data is refused on resume
   "$MKDATA" "$W/g4.h5" --dim 4 --rows 2000 || fail mkdata
