@@ -246,8 +246,11 @@ maf_status maf_h5w_attr_str(maf_h5_writer *w, const char *obj, const char *attr,
 {
     if (!value) return maf_fail(MAF_ERR_ARG, "maf_h5w_attr_str: no value");
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        if (t >= 0) H5Tclose(t);
+        return maf_fail(MAF_ERR_IO, "%s: cannot make a string type for attribute '%s'",
+                        w ? w->tmp : "", attr ? attr : "");
+    }
     maf_status st = put_attr(w, obj, attr, t, t, &value);
     H5Tclose(t);
     return st;

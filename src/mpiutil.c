@@ -16,9 +16,9 @@ maf_status maf_mpi_fail(int err, const char *call, const char *file, int line)
 
 maf_status maf_mpi_agree(MPI_Comm comm, maf_status local)
 {
-    int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
+    int rank = 0, size = 1;
+    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS)
+        return maf_fail(MAF_ERR_MPI, "the communicator is not usable while ranks agreed");
     int mine = local == MAF_OK ? size : rank, first;
     if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
         return maf_fail(MAF_ERR_MPI, "MPI_Allreduce failed while ranks agreed on a failure");

@@ -461,16 +461,25 @@ static maf_status final_test(trainer *t, maf_train_result *res)
     if (maf_builtin_is(t->cfg->path)) {
         const char *name = t->cfg->path + strlen("builtin:");
         maf_real *raw = malloc((t->test.rows ? t->test.rows : 1) * t->D * sizeof *raw);
-        double sum = 0, *lp = malloc((t->test.rows ? t->test.rows : 1) * sizeof *lp);
-        if (raw && lp) {
-            maf_builtin_generate(name, 2, t->test.first_row, t->test.rows, t->cfg->seed, raw);
-            maf_builtin_logpdf(name, raw, t->test.rows, lp);
-            for (size_t i = 0; i < t->test.rows; i++) sum += lp[i];
+        double *lp = malloc((t->test.rows ? t->test.rows : 1) * sizeof *lp);
+        double sum[2] = {0, 1}; /* sum of the true log p, and "this rank could not" */
+        if (raw && lp &&
+            maf_builtin_generate(name, 2, t->test.first_row, t->test.rows, t->cfg->seed, raw) ==
+                MAF_OK &&
+            maf_builtin_logpdf(name, raw, t->test.rows, lp) == MAF_OK) {
+            sum[1] = 0;
+            for (size_t i = 0; i < t->test.rows; i++) sum[0] += lp[i];
         }
         free(raw);
         free(lp);
-        MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, t->comm);
-        res->true_test_loglik = sum / (double)t->test.global_rows;
+        int rc = MPI_Allreduce(MPI_IN_PLACE, sum, 2, MPI_DOUBLE, MPI_SUM, t->comm);
+        if (rc != MPI_SUCCESS) {
+            st = maf_mpi_fail(rc, "MPI_Allreduce of the true test log-likelihood", __FILE__,
+                              __LINE__);
+            goto out;
+        }
+        /* without it (no memory on some rank) the figure is left out, not made up */
+        res->true_test_loglik = sum[1] > 0 ? NAN : sum[0] / (double)t->test.global_rows;
     }
     if (t->rank == 0) {
         size_t N = t->test.global_rows, good = 0, below = 0;
@@ -792,8 +801,8 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
     trainer t = {.cfg = cfg, .opt = opt ? opt : &no_opt, .comm = comm, .lock_fd = -1};
     memset(res, 0, sizeof *res);
     res->true_test_loglik = NAN;
-    MPI_Comm_rank(comm, &t.rank);
-    MPI_Comm_size(comm, &t.size);
+    if (MPI_Comm_rank(comm, &t.rank) != MPI_SUCCESS || MPI_Comm_size(comm, &t.size) != MPI_SUCCESS)
+        return maf_fail(MAF_ERR_MPI, "maf_train: the communicator is not usable");
     double t_start = maf_now();
     t.config_text = maf_config_to_ini(cfg);
     maf_status st = t.config_text ? MAF_OK : maf_fail(MAF_ERR_NOMEM, "out of memory");

@@ -202,7 +202,12 @@ int cmd_train(int argc, char **argv)
         char latest[4200];
         snprintf(latest, sizeof latest, "%s/latest.h5", cfg.dir);
         int exists = rank == 0 && access(latest, F_OK) == 0;
-        MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            if (rank == 0)
+                fprintf(stderr, "maf train: MPI_Bcast of the --auto-resume decision failed\n");
+            rc = 1;
+            goto out;
+        }
         resume = exists;
         /* a requeued job whose first run died before its first checkpoint may have left a log:
          * with no latest.h5 to continue from, the folder's files are this job's to replace */
