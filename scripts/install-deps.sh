@@ -13,6 +13,7 @@ packages=(
   libcmocka-dev                      # unit tests
   python3-numpy python3-h5py         # the NumPy test fixtures and the Python model reader (tests)
   slurm-wlm munge                    # the job-script tests run a real one-node Slurm cluster
+  clang-14 libclang-rt-14-dev        # fuzz test: clang's libFuzzer and ASan/UBSan runtimes
 )
 
 missing=()
