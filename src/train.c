@@ -306,7 +306,10 @@ static maf_status gather_state(trainer *t)
 /* Collective; rank 0 writes. kind "latest" carries everything needed to resume. */
 static maf_status write_checkpoint(trainer *t, const char *path, const char *kind, bool full)
 {
-    maf_status st = gather_state(t);
+    /* every rank's RNG and cursor only where a resume reads them (latest.h5) */
+    maf_status st = full ? gather_state(t) : MAF_OK;
+    maf_train_state state = t->state;
+    if (!full) state.rng = NULL, state.cursor = NULL;
     maf_data_fingerprint fp = {.rows = {(int64_t)t->train.global_rows, (int64_t)t->val.global_rows,
                                         (int64_t)t->test.global_rows},
                                .batch_size = t->cfg->batch_size,
@@ -321,7 +324,7 @@ static maf_status write_checkpoint(trainer *t, const char *path, const char *kin
                                .adam = full ? t->adam : NULL,
                                .best_params = full ? t->best_params : NULL,
                                .best_bn = full ? t->best_bn : NULL,
-                               .state = &t->state};
+                               .state = &state};
         st = maf_ckpt_write(path, &c);
     }
     return maf_mpi_agree(t->comm, st);

@@ -1,10 +1,14 @@
 /* checkpoint.h - model and training-state files (HDF5), written atomically by rank 0.
  *
- * File layout (format_version 1). Root attributes: format = "maf-checkpoint", format_version,
- * kind ("latest" | "best" | "final"), config (the resolved INI text), dim, blocks, hidden,
- * layers, activation ("relu" | "tanh"), batch_norm (0|1), order, degrees, log_scale_bound,
- * and the training state: step, evals, bad_evals, finished, best_val, loss_sum, loss_count,
- * adam_steps, n_ranks, log_jacobian.
+ * File layout (format_version 1). Two kinds: latest.h5 (kind "latest": everything a resume
+ * needs) and best.h5 (kind "best": the model of the best validation score, with the training
+ * state at the moment it was written). Root attributes of both: format = "maf-checkpoint",
+ * format_version, kind, config (the resolved INI text), dim, blocks, hidden, layers,
+ * activation ("relu" | "tanh"), batch_norm (0|1), order ("reverse" | "random"), degrees
+ * ("sequential" | "random"), log_scale_bound, seed (of the orders/degrees and the
+ * initialisation), log_jacobian (= -sum(log data/std): the standardisation's term of log p in
+ * data units), data_path, batch_size, and the training state: step, evals, bad_evals,
+ * finished, best_val, loss_sum, loss_count, n_ranks; latest.h5 also adam_steps.
  *   model/<tensor>                float32, rows x cols: made{k}.w{l} (fan_in x fan_out),
  *                                 made{k}.b{l} (1 x H), made{k}.w_out (H x 2D: columns 0..D-1
  *                                 are the shifts m, D..2D-1 the raw log-scales a),
@@ -12,7 +16,9 @@
  *   model/made{k}.input_degrees   int32 1 x D: position (1..D) of each input in block k's order
  *   model/made{k}.hidden_degrees  int32 L x H
  *   model/bn{k}.mean, bn{k}.var   float64 1 x D: the eval-mode batch-norm statistics
+ *                                 (bn{k}.* are absent when batch_norm = 0)
  *   data/mean, data/std           float64 1 x D: the standardisation z = (x - mean) / std
+ *                                 (0 and 1 when [data] standardize = false)
  *   data/rows                     int64 1 x 3: global rows of train, val, test it was trained on
  *                                 (with root attributes data_path and batch_size: the
  *                                 fingerprint a resume is checked against)
@@ -21,7 +27,9 @@
  *   ranks/rng (n_ranks x 4, uint64), ranks/cursor (n_ranks x 1, int64): every rank's shuffle
  *                                 RNG state (before its last shuffle) and position (latest only)
  *
- * To evaluate log p(x) from a file in another program (all in double is fine):
+ * To evaluate log p(x) from a file in another program (all in double is fine; maf itself reads
+ * data into float32 and evaluates in float32, with double sums, which costs up to ~1e-3 nats
+ * per row on data with large offsets; scripts/maf_model.py is this recipe in NumPy):
  *   z = (x - data/mean) / data/std;  logp = -sum(log data/std)
  *   for k = 0..blocks-1:
  *     h = act(z W0 + b0); ...; o = h w_out + b_out; m = o[:D], a = o[D:]
@@ -30,7 +38,12 @@
  *     if batch_norm: z = exp(log_gamma) (z - mean) / sqrt(var + 1e-5) + beta
  *                    logp += sum(log_gamma - 0.5 log(var + 1e-5))
  *   logp += sum(-0.5 z^2 - 0.5 log(2 pi))
- * (The weights are stored masked: the masks need not be applied again.) */
+ * (The weights are stored masked: the masks need not be applied again.)
+ *
+ * To sample: u ~ N(0, I); for k = blocks-1 down to 0: if batch_norm, z = (u - beta)
+ * exp(-log_gamma) sqrt(var + 1e-5) + mean; then x = 0 and D times x = z exp(alpha(x)) + m(x)
+ * (m, alpha from the block's MADE at x; exact after D passes since input i depends only on
+ * inputs earlier in the order); u = x. Finally x = u data/std + data/mean. */
 #ifndef MAF_CHECKPOINT_H
 #define MAF_CHECKPOINT_H
 
@@ -65,7 +78,7 @@ typedef struct {
 } maf_data_fingerprint;
 
 typedef struct {
-    const char *kind;        /* "latest", "best" or "final" */
+    const char *kind;        /* "latest" or "best" */
     const char *config_text; /* resolved config (INI) */
     maf_flow *flow;          /* parameters and eval batch-norm statistics */
     const maf_standardizer *stdz;
