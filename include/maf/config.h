@@ -86,7 +86,8 @@ maf_status maf_config_set_key(maf_config *c, const char *section, const char *ke
 /* The configuration as INI text with every key in a fixed order (malloc'd, caller frees; NULL
  * with MAF_ERR_NOMEM recorded if out of memory). Loading it back over any configuration gives
  * an identical struct (doubles are written with %.17g), provided every line fits inih's limit
- * of 198 characters, i.e. path and dir are at most 191 characters. */
+ * of 198 characters ("key = value"), i.e. the string values (path, dir, train, val, test)
+ * are at most 198 - 3 - the key's length characters (191 for path; fuzz_config checks this). */
 char *maf_config_to_ini(const maf_config *c);
 
 #ifdef __cplusplus
