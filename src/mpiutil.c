@@ -30,7 +30,8 @@ maf_status maf_mpi_agree(MPI_Comm comm, maf_status local)
     memset(&m, 0, sizeof m);
     if (rank == first) {
         m.status = local;
-        if (size > 1)
+        /* named once, even when a failure is agreed on again by an outer step */
+        if (size > 1 && strncmp(maf_last_error(), "[rank ", 6) != 0)
             snprintf(m.msg, sizeof m.msg, "[rank %d] %s", rank, maf_last_error());
         else
             snprintf(m.msg, sizeof m.msg, "%s", maf_last_error());

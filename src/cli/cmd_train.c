@@ -72,18 +72,28 @@ static void fmt_eta(double s, char *buf, size_t n)
         snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
+/* a log-likelihood in 9 columns: fixed point, or exponent form when far out (a row near the
+ * float range can make a validation mean -1e77) */
+static void fmt_ll(double v, char out[32])
+{
+    snprintf(out, 32, fabs(v) < 1e6 ? "%9.4f" : "%9.3g", v);
+}
+
 static void on_progress(const maf_progress *p, void *ctx)
 {
     console *c = ctx;
     if (c->quiet) return;
     char eta[32];
     fmt_eta(p->eta_s, eta, sizeof eta);
-    char line[512];
+    char line[512], tr[32], va[32], be[32];
+    fmt_ll(p->train_loss, tr);
+    fmt_ll(p->val_loglik, va);
+    fmt_ll(p->best_val, be);
     snprintf(line, sizeof line,
-             "epoch %7.2f  step %8lld  train %9.4f  val %9.4f%s  best %9.4f  |g| %8.3g  "
+             "epoch %7.2f  step %8lld  train %s  val %s%s  best %s  |g| %8.3g  "
              "%9.0f samples/s  mpi %4.1f%%  eta %s",
-             p->epoch, (long long)p->step, p->train_loss, p->val_loglik, p->improved ? "*" : " ",
-             p->best_val, p->grad_norm, p->samples_per_s, 100 * p->comm_share, eta);
+             p->epoch, (long long)p->step, tr, va, p->improved ? "*" : " ", be, p->grad_norm,
+             p->samples_per_s, 100 * p->comm_share, eta);
     if (c->tty) { /* a live bar on a terminal */
         char bar[23] = "[....................]";
         for (int i = 0; i < 20 && p->fraction >= 0 && i < (int)(p->fraction * 20 + 0.5); i++)
@@ -239,19 +249,25 @@ int cmd_train(int argc, char **argv)
         goto out;
     }
     if (rank == 0) {
-        printf("done: %lld steps (%.1f epochs) in %.1f s; best validation log-likelihood %.4f\n",
-               (long long)res.steps, res.epochs, res.wall_s, res.best_val);
+        char bv[32], tl[32], se[32], md[32], wr[32];
+        fmt_ll(res.best_val, bv);
+        fmt_ll(res.test_loglik, tl);
+        fmt_ll(res.test_2se, se);
+        fmt_ll(res.test_median, md);
+        fmt_ll(res.test_worst, wr);
+        printf("done: %lld steps (%.1f epochs) in %.1f s; best validation log-likelihood %s\n",
+               (long long)res.steps, res.epochs, res.wall_s, bv + strspn(bv, " "));
         if (isfinite(res.test_2se))
-            printf("test log-likelihood: %.4f +- %.4f (2 s.e., %lld rows)", res.test_loglik,
-                   res.test_2se, (long long)res.test_rows);
+            printf("test log-likelihood: %s +- %s (2 s.e., %lld rows)", tl + strspn(tl, " "),
+                   se + strspn(se, " "), (long long)res.test_rows);
         else
-            printf("test log-likelihood: %.4f (%lld finite row(s): no standard error)",
-                   res.test_loglik, (long long)(res.test_rows - res.test_nonfinite));
+            printf("test log-likelihood: %s (%lld finite row(s): no standard error)",
+                   tl + strspn(tl, " "), (long long)(res.test_rows - res.test_nonfinite));
         if (!isnan(res.true_test_loglik))
             printf("   true density: %.4f (gap %.4f nats)", res.true_test_loglik,
                    res.true_test_loglik - res.test_loglik);
-        printf("\n  median %.4f, worst row %.4f, %lld rows below %g", res.test_median,
-               res.test_worst, (long long)res.test_below, res.tail_threshold);
+        printf("\n  median %s, worst row %s, %lld rows below %g", md + strspn(md, " "),
+               wr + strspn(wr, " "), (long long)res.test_below, res.tail_threshold);
         if (res.test_nonfinite) printf(", %lld rows non-finite", (long long)res.test_nonfinite);
         /* only the files this run wrote (a finished run resumed writes only its log) */
         printf("\n  files:");
