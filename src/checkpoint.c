@@ -406,8 +406,8 @@ static maf_status same_arch(const char *path, const maf_flow_config *f, const ma
         maf_status st = same_setting(path, ints[i].key, a[0], a[1]);
         if (st != MAF_OK) return st;
     }
-    snprintf(a[0], sizeof a[0], "%g", f->log_scale_bound);
-    snprintf(a[1], sizeof a[1], "%g", c->log_scale_bound);
+    snprintf(a[0], sizeof a[0], "%.17g", f->log_scale_bound);
+    snprintf(a[1], sizeof a[1], "%.17g", c->log_scale_bound);
     maf_status st = same_setting(path, "batch_norm", f->batch_norm ? "true" : "false",
                                  c->batch_norm ? "true" : "false");
     if (st == MAF_OK)
@@ -415,8 +415,7 @@ static maf_status same_arch(const char *path, const maf_flow_config *f, const ma
     if (st == MAF_OK) st = same_setting(path, "order", order_name(f->order), order_name(c->order));
     if (st == MAF_OK)
         st = same_setting(path, "degrees", degrees_name(f->degrees), degrees_name(c->degrees));
-    if (st == MAF_OK && f->log_scale_bound != c->log_scale_bound)
-        st = same_setting(path, "log_scale_bound", a[0], a[1]);
+    if (st == MAF_OK) st = same_setting(path, "log_scale_bound", a[0], a[1]);
     return st;
 }
 

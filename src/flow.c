@@ -93,8 +93,9 @@ maf_status maf_flow_create(const maf_flow_config *cfg, maf_flow **out)
     f->bt_mean = zalloc(K * D, sizeof(double));
     f->bt_var = zalloc(K * D, sizeof(double));
     f->red = zalloc(2 * D + 1, sizeof(double));
+    f->row = zalloc(D + 2 * (size_t)(H > 2 * D ? H : 2 * D), sizeof(double));
     if (!f->z || !f->h || !f->o || !f->alpha || !f->ex || !f->dh || !f->dz || !f->bn_mean ||
-        !f->bn_var || !f->bt_mean || !f->bt_var || !f->red) {
+        !f->bn_var || !f->bt_mean || !f->bt_var || !f->red || !f->row) {
         st = maf_fail(MAF_ERR_NOMEM, "flow: cannot allocate activations for %d rows", f->B);
         goto out_free;
     }
@@ -131,6 +132,7 @@ void maf_flow_free(maf_flow *f)
     free(f->bt_mean);
     free(f->bt_var);
     free(f->red);
+    free(f->row);
     free(f->trace.shapes);
     free(f);
 }
@@ -301,17 +303,16 @@ static maf_status run_stages(maf_flow *f, const maf_real *x, int n, double *logp
     return MAF_OK;
 }
 
-maf_status maf_flow_log_prob_row_f64(const maf_flow *f, const double *x, double *logp)
+maf_status maf_flow_log_prob_row_f64(maf_flow *f, const double *x, double *logp)
 {
     if (f->train && f->cfg.batch_norm)
         return maf_fail(MAF_ERR_STATE, "flow: the double-precision row pass is eval mode only");
     int D = f->D, H = f->H, L = f->L, wmax = H > 2 * D ? H : 2 * D;
-    double *z = malloc(((size_t)D + 2 * (size_t)wmax) * sizeof *z);
-    if (!z) return maf_fail(MAF_ERR_NOMEM, "flow: out of memory for a row pass");
-    double *a = z + D, *b = a + wmax, c = f->cfg.log_scale_bound, lp = 0;
+    double *z = f->row, *a = z + D, *b = a + wmax, c = f->cfg.log_scale_bound, lp = 0;
     for (int d = 0; d < D; d++) z[d] = x[d];
     for (int k = 0; k < f->K; k++) {
-        /* the masked MLP: a = act(in W_l + b_l) per layer, then o = h W_out + b_out into b */
+        /* the masked MLP, layer by layer, ping-ponging between the scratch rows a and b; the
+         * last layer leaves o = [m | raw log-scale] */
         const double *in = z;
         int fan_in = D;
         for (int l = 0; l <= L; l++) {
@@ -346,7 +347,6 @@ maf_status maf_flow_log_prob_row_f64(const maf_flow *f, const double *x, double 
     }
     for (int d = 0; d < D; d++) lp -= 0.5 * z[d] * z[d];
     *logp = lp - 0.5 * D * log(2.0 * M_PI);
-    free(z);
     return MAF_OK;
 }
 

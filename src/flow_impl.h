@@ -37,6 +37,7 @@ struct maf_flow {
     double *bn_mean, *bn_var; /* K * D: eval-mode statistics */
     double *bt_mean, *bt_var; /* K * D: last train-mode batch statistics */
     double *red;              /* 2D + 1: reduction buffer */
+    double *row;              /* D + 2 max(H, 2D): scratch of the double-precision row pass */
     double bt_count;          /* global rows of the last train-mode batch */
     int n_saved;              /* rows saved by the last train-mode forward, -1 if none */
     bool train;

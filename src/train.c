@@ -58,6 +58,8 @@ typedef struct {
     maf_real *best_params;
     double *best_bn;
     maf_real *bn_work; /* copy of the training shard for the batch-norm statistics pass */
+    double *xrow;      /* D: one row in double, for the double-precision evaluation of far rows */
+    maf_data_fingerprint fp; /* what this run trains on, stored in every checkpoint */
 
     maf_train_state state;
     int64_t steps_per_epoch;
@@ -174,14 +176,21 @@ static maf_status setup(trainer *t)
     t->best_params = calloc(t->nparam, sizeof *t->best_params);
     t->best_bn = calloc((size_t)t->K * 2 * t->D + 1, sizeof *t->best_bn);
     t->bn_work = c->batch_norm ? malloc((n ? n : 1) * t->D * sizeof *t->bn_work) : NULL;
+    t->xrow = malloc((size_t)t->D * sizeof *t->xrow);
     t->state.n_ranks = t->size;
     t->state.rng = calloc((size_t)t->size * 4, sizeof *t->state.rng);
     t->state.cursor = calloc((size_t)t->size, sizeof *t->state.cursor);
     if (!t->perm || !t->batch || !t->logp || !t->best_params || !t->best_bn ||
-        (c->batch_norm && !t->bn_work) || !t->state.rng || !t->state.cursor)
+        (c->batch_norm && !t->bn_work) || !t->xrow || !t->state.rng || !t->state.cursor)
         return maf_fail(MAF_ERR_NOMEM, "trainer: out of memory for %zu training rows", n);
     t->steps_per_epoch = (int64_t)((t->train.global_rows + c->batch_size - 1) / c->batch_size);
     t->state.best_val = -INFINITY;
+    t->fp =
+        (maf_data_fingerprint){.rows = {(int64_t)t->train.global_rows, (int64_t)t->val.global_rows,
+                                        (int64_t)t->test.global_rows},
+                               .batch_size = c->batch_size,
+                               .seed = c->seed};
+    snprintf(t->fp.path, sizeof t->fp.path, "%s", c->path);
     /* until validation improves, the best model is the initial one */
     memcpy(t->best_params, maf_flow_params(t->flow), t->nparam * sizeof *t->best_params);
     maf_flow_get_all_bn_stats(t->flow, t->best_bn);
@@ -237,9 +246,9 @@ static maf_status eval_sum(trainer *t, const maf_shard *s, double *out3, double 
         for (int i = 0; i < m; i++) {
             if (!isfinite(t->logp[i])) {
                 /* a row far from the data overflows the float pass: again in double */
-                double xd[t->D];
-                for (int d = 0; d < t->D; d++) xd[d] = s->x[(r0 + i) * t->D + d];
-                if ((st = maf_flow_log_prob_row_f64(t->flow, xd, &t->logp[i])) != MAF_OK) return st;
+                for (int d = 0; d < t->D; d++) t->xrow[d] = s->x[(r0 + i) * t->D + d];
+                st = maf_flow_log_prob_row_f64(t->flow, t->xrow, &t->logp[i]);
+                if (st != MAF_OK) return st;
             }
             double lp = t->logp[i] + t->stdz.log_jacobian;
             if (all_logp) all_logp[r0 + i] = lp;
@@ -310,14 +319,9 @@ static maf_status write_checkpoint(trainer *t, const char *path, const char *kin
     maf_status st = full ? gather_state(t) : MAF_OK;
     maf_train_state state = t->state;
     if (!full) state.rng = NULL, state.cursor = NULL;
-    maf_data_fingerprint fp = {.rows = {(int64_t)t->train.global_rows, (int64_t)t->val.global_rows,
-                                        (int64_t)t->test.global_rows},
-                               .batch_size = t->cfg->batch_size,
-                               .seed = t->cfg->seed};
-    snprintf(fp.path, sizeof fp.path, "%s", t->cfg->path);
     if (st == MAF_OK && t->rank == 0) {
         maf_ckpt_contents c = {.kind = kind,
-                               .data = &fp,
+                               .data = &t->fp,
                                .config_text = t->config_text,
                                .flow = t->flow,
                                .stdz = &t->stdz,
@@ -580,12 +584,13 @@ static maf_status make_output_dir(trainer *t)
             }
         if (mkdir(tmp, 0755) != 0 && errno != EEXIST) err = errno;
         struct stat sb;
-        if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        int stat_err = stat(tmp, &sb) != 0 ? errno : 0;
+        if (stat_err || !S_ISDIR(sb.st_mode))
             st =
                 maf_fail(MAF_ERR_IO, "[output] dir = %s: cannot create the folder: %s", t->cfg->dir,
-                         err               ? strerror(err)
-                         : errno == ENOENT ? strerror(ENOENT)
-                                           : "a file of that name is in the way");
+                         err        ? strerror(err)
+                         : stat_err ? strerror(stat_err)
+                                    : "a file of that name is in the way");
         else if (access(tmp, W_OK | X_OK) != 0)
             st = maf_fail(MAF_ERR_IO, "[output] dir = %s: cannot write in the folder: %s",
                           t->cfg->dir, strerror(errno));
@@ -634,9 +639,11 @@ static maf_status lock_output_dir(trainer *t)
     return maf_mpi_agree(t->comm, st);
 }
 
-/* a fresh run into a folder with another run's files: refused, or (overwrite) those removed */
-static maf_status check_previous_run(trainer *t, bool overwrite, bool remove)
+/* a fresh run into a folder with another run's files: refused without --overwrite; with it,
+ * remove = true removes them */
+static maf_status check_previous_run(trainer *t, bool remove)
 {
+    bool overwrite = t->opt->overwrite;
     maf_status st = MAF_OK;
     if (t->rank == 0) {
         const char *paths[3] = {t->path_latest, t->path_best, t->path_log};
@@ -665,6 +672,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
     const maf_config *c = t->cfg;
     maf_real *g = maf_flow_grads(t->flow);
     const int64_t eval_every = c->eval_every > 0 ? c->eval_every : t->steps_per_epoch;
+    const int64_t limit = step_limit(t); /* fixed for the run: config and epoch length */
     double t_start = maf_now(), t_window = maf_now(), comm_window = 0, red_window0 = t->red.seconds;
     int64_t steps_window = 0;
     double grad_norm = 0;
@@ -672,7 +680,6 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
     for (;;) {
         /* an evaluation follows this step on the eval_every grid or at the step limit; its row
          * logs this step's gradient norm */
-        int64_t limit = step_limit(t);
         bool last_before_eval =
             (t->state.step + 1) % eval_every == 0 || (limit > 0 && t->state.step + 1 >= limit);
         next_batch(t);
@@ -709,7 +716,7 @@ static maf_status train_loop(trainer *t, maf_train_result *res)
         t->state.loss_sum += g[t->nparam + SLOT_LOSS];
         t->state.loss_count += c->batch_size;
         bool stop = g[t->nparam + SLOT_STOP] > 0;
-        bool at_limit = limit_reached(t);
+        bool at_limit = limit > 0 && t->state.step >= limit;
         if (stop) {
             say(t, "stop requested: stopping after step %lld, writing %s", (long long)t->state.step,
                 t->path_latest);
@@ -815,10 +822,9 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
     snprintf(t.path_best, sizeof t.path_best, "%s/best.h5", cfg->dir);
     snprintf(t.path_log, sizeof t.path_log, "%s/log.h5", cfg->dir);
     snprintf(t.path_lock, sizeof t.path_lock, "%s/.maf.lock", cfg->dir);
-    bool resuming = opt && opt->resume, overwrite = opt && opt->overwrite;
     if ((st = make_output_dir(&t)) != MAF_OK) goto out;
     if ((st = lock_output_dir(&t)) != MAF_OK) goto out;
-    if (!resuming && (st = check_previous_run(&t, overwrite, false)) != MAF_OK) goto out;
+    if (!t.opt->resume && (st = check_previous_run(&t, false)) != MAF_OK) goto out;
     if ((st = load_data(&t)) != MAF_OK) goto out;
     st = maf_mpi_agree(comm, setup(&t));
     if (st != MAF_OK) goto out;
@@ -836,7 +842,7 @@ maf_status maf_train(const maf_config *cfg, MPI_Comm comm, const maf_train_optio
     } else {
         reshuffle(&t);
         /* the previous run's files go only now that this run is set up and about to write */
-        if (overwrite && (st = check_previous_run(&t, true, true)) != MAF_OK) goto out;
+        if (t.opt->overwrite && (st = check_previous_run(&t, true)) != MAF_OK) goto out;
     }
     if (t.rank == 0)
         st = maf_evallog_open(t.path_log, t.config_text, opt && opt->resume ? t.state.step : -1,
@@ -895,6 +901,7 @@ out:
     free(t.best_params);
     free(t.best_bn);
     free(t.bn_work);
+    free(t.xrow);
     free(t.state.rng);
     free(t.state.cursor);
     if (t.lock_fd >= 0) close(t.lock_fd); /* releases the folder lock */

@@ -2,9 +2,8 @@
  * gauss<D> set (known density), in mixed storage: train float64 contiguous, val and test
  * float32 chunked and gzip-compressed. Options inject faults for the error tests.
  *
- *   mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S] [--nan-col C]] [--constant-col C]
- * [--no-test]
- *          [--scale] [--truth]
+ *   mkdata OUT.h5 --dim D --rows N [--nan-row R [--nan-split S] [--nan-col C]]
+ *          [--constant-col C] [--no-test] [--scale] [--truth]
  *
  * --nan-split puts the --nan-row NaN into split S (train, val or test; default train), in
  * column --nan-col C (default D/2).

@@ -93,11 +93,25 @@ static void test_far_row_finite(void **state)
     maf_flow_free(f);
 }
 
+/* train mode with batch norm has no stored statistics to use: refused, named */
+static void test_train_mode_refused(void **state)
+{
+    (void)state;
+    maf_flow *f = tu_flow(3, 2, 8, 1, MAF_ACT_RELU, true, 2.0, 2, 5);
+    assert_non_null(f);
+    maf_flow_set_train(f, true);
+    double x[3] = {0.1, 0.2, 0.3}, lp = 0;
+    assert_int_equal(maf_flow_log_prob_row_f64(f, x, &lp), MAF_ERR_STATE);
+    assert_non_null(strstr(maf_last_error(), "eval mode only"));
+    maf_flow_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_batched_pass),
         cmocka_unit_test(test_far_row_finite),
+        cmocka_unit_test(test_train_mode_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

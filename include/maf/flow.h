@@ -137,8 +137,8 @@ maf_status maf_flow_log_prob(maf_flow *f, const maf_real *x, int n, double *logp
 
 /* log p of one row in double precision throughout (eval mode: the stored batch-norm statistics),
  * for rows far from the data whose float pass overflows (|x| near the float range): the result
- * is finite for any finite x, as large as the model makes it. Allocates a small scratch. */
-maf_status maf_flow_log_prob_row_f64(const maf_flow *f, const double *x, double *logp);
+ * is finite for any finite x, as large as the model makes it. Uses a scratch of the flow. */
+maf_status maf_flow_log_prob_row_f64(maf_flow *f, const double *x, double *logp);
 
 /* The same pass, also returning the base variables u (n x D, may be NULL). */
 maf_status maf_flow_forward(maf_flow *f, const maf_real *x, int n, maf_real *u, double *logp);

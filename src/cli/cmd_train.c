@@ -72,11 +72,12 @@ static void fmt_eta(double s, char *buf, size_t n)
         snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
-/* a log-likelihood in 9 columns: fixed point, or exponent form when far out (a row near the
- * float range can make a validation mean -1e77) */
-static void fmt_ll(double v, char out[32])
+/* a log-likelihood in `width` columns (0: as narrow as it goes): fixed point, or exponent form
+ * when far out (a row near the float range can make a validation mean -1e77) */
+static const char *fmt_ll(double v, int width, char out[32])
 {
-    snprintf(out, 32, fabs(v) < 1e6 ? "%9.4f" : "%9.3g", v);
+    snprintf(out, 32, fabs(v) < 1e6 ? "%*.4f" : "%*.3g", width, v);
+    return out;
 }
 
 static void on_progress(const maf_progress *p, void *ctx)
@@ -86,14 +87,12 @@ static void on_progress(const maf_progress *p, void *ctx)
     char eta[32];
     fmt_eta(p->eta_s, eta, sizeof eta);
     char line[512], tr[32], va[32], be[32];
-    fmt_ll(p->train_loss, tr);
-    fmt_ll(p->val_loglik, va);
-    fmt_ll(p->best_val, be);
     snprintf(line, sizeof line,
              "epoch %7.2f  step %8lld  train %s  val %s%s  best %s  |g| %8.3g  "
              "%9.0f samples/s  mpi %4.1f%%  eta %s",
-             p->epoch, (long long)p->step, tr, va, p->improved ? "*" : " ", be, p->grad_norm,
-             p->samples_per_s, 100 * p->comm_share, eta);
+             p->epoch, (long long)p->step, fmt_ll(p->train_loss, 9, tr),
+             fmt_ll(p->val_loglik, 9, va), p->improved ? "*" : " ", fmt_ll(p->best_val, 9, be),
+             p->grad_norm, p->samples_per_s, 100 * p->comm_share, eta);
     if (c->tty) { /* a live bar on a terminal */
         char bar[23] = "[....................]";
         for (int i = 0; i < 20 && p->fraction >= 0 && i < (int)(p->fraction * 20 + 0.5); i++)
@@ -249,25 +248,21 @@ int cmd_train(int argc, char **argv)
         goto out;
     }
     if (rank == 0) {
-        char bv[32], tl[32], se[32], md[32], wr[32];
-        fmt_ll(res.best_val, bv);
-        fmt_ll(res.test_loglik, tl);
-        fmt_ll(res.test_2se, se);
-        fmt_ll(res.test_median, md);
-        fmt_ll(res.test_worst, wr);
+        char b1[32], b2[32];
         printf("done: %lld steps (%.1f epochs) in %.1f s; best validation log-likelihood %s\n",
-               (long long)res.steps, res.epochs, res.wall_s, bv + strspn(bv, " "));
+               (long long)res.steps, res.epochs, res.wall_s, fmt_ll(res.best_val, 0, b1));
         if (isfinite(res.test_2se))
-            printf("test log-likelihood: %s +- %s (2 s.e., %lld rows)", tl + strspn(tl, " "),
-                   se + strspn(se, " "), (long long)res.test_rows);
+            printf("test log-likelihood: %s +- %s (2 s.e., %lld rows)",
+                   fmt_ll(res.test_loglik, 0, b1), fmt_ll(res.test_2se, 0, b2),
+                   (long long)res.test_rows);
         else
             printf("test log-likelihood: %s (%lld finite row(s): no standard error)",
-                   tl + strspn(tl, " "), (long long)(res.test_rows - res.test_nonfinite));
+                   fmt_ll(res.test_loglik, 0, b1), (long long)(res.test_rows - res.test_nonfinite));
         if (!isnan(res.true_test_loglik))
             printf("   true density: %.4f (gap %.4f nats)", res.true_test_loglik,
                    res.true_test_loglik - res.test_loglik);
-        printf("\n  median %s, worst row %s, %lld rows below %g", md + strspn(md, " "),
-               wr + strspn(wr, " "), (long long)res.test_below, res.tail_threshold);
+        printf("\n  median %s, worst row %s, %lld rows below %g", fmt_ll(res.test_median, 0, b1),
+               fmt_ll(res.test_worst, 0, b2), (long long)res.test_below, res.tail_threshold);
         if (res.test_nonfinite) printf(", %lld rows non-finite", (long long)res.test_nonfinite);
         /* only the files this run wrote (a finished run resumed writes only its log) */
         printf("\n  files:");

@@ -183,6 +183,13 @@ def report(run, data):
     if sep < 5e-4:
         fail(f"the last and best models score alike on test ({sep:.2g} nats): the run cannot show "
              f"that the best one is reported (use a run that ends by early stopping)")
+    # the reader's inverse (the documented sampling recipe) undoes its forward pass
+    u, _, _ = best.forward(best.standardize(test[:50]))
+    back = best.inverse(u)
+    e_inv = np.max(np.abs(back - test[:50]) / best.std)
+    if e_inv > 1e-8:
+        fail(f"maf_model.py: inverse(forward(x)) differs from x by {e_inv:.3g} std")
+    ok(f"maf_model.py: inverse(forward(x)) = x on 50 test rows ({e_inv:.2g} std)")
     ok(f"test {ref['test_loglik']:.6f} +- {ref['test_loglik_2se']:.4f} (2 s.e. = 2 sd/sqrt({n})), "
        f"median {ref['test_median']:.4f}, worst {ref['test_worst']:.4f}: all = best.h5 evaluated "
        f"in NumPy; the last model scores {lp_last:.6f}")

@@ -246,6 +246,11 @@ elif k == "log_jacobian": f.attrs.modify("log_jacobian", f.attrs["log_jacobian"]
 elif k == "rng": f["ranks/rng"][0, :] = 0
 elif k == "cursor": f["ranks/cursor"][0, 0] = 10**9
 elif k == "adam_steps": f.attrs.modify("adam_steps", np.int64(f.attrs["step"] + 5))
+elif k == "best_val": f.attrs.modify("best_val", np.nan)
+elif k == "finished": f.attrs.modify("finished", np.int64(2))
+elif k == "blocks": f.attrs.modify("blocks", np.int64(0))
+elif k == "bound": f.attrs.modify("log_scale_bound", -1.0)
+elif k == "bound_eps": f.attrs.modify("log_scale_bound", f.attrs["log_scale_bound"] * (1 + 1e-12))
 f.close()
 PY
     run "$NP" -- --set output.dir="$W/c" --set data.path="$W/g4.h5" --set train.max_steps=120 --resume
@@ -255,7 +260,10 @@ PY
     "param_nan:model/made1.w_out\[0\] = nan" "bn_var:model/bn0.var\[1\] = -0.5" \
     "std:data/std\[2\] = 0: expected a positive value" "log_jacobian:attribute log_jacobian" \
     "rng:ranks/rng row 0 is all zero" "cursor:ranks/cursor\[0\] = 1000000000 is beyond" \
-    "adam_steps:attribute adam_steps"; do
+    "adam_steps:attribute adam_steps" "best_val:best_val = nan" \
+    "finished:attribute finished = 2 is out of range" "blocks:attribute blocks = 0 is out of range" \
+    "bound:attribute log_scale_bound = -1: expected a finite value >= 0" \
+    "bound_eps:checkpoint has \[model\] log_scale_bound = 2.0000000000020002, the configuration 2"; do
     craft "${k%%:*}"
     expect_error "crafted checkpoint (${k%%:*})" "${k#*:}"
     [ $RC -eq 1 ] || fail "exit $RC, expected 1"

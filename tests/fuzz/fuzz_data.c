@@ -14,12 +14,6 @@
 
 #include "maf/data.h"
 
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "allocator_may_return_null=1:max_allocation_size_mb=100";
-}
-
 static fuzz_memfile h5_file;
 static fuzz_h5ids base_ids;
 
